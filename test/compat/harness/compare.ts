@@ -1,0 +1,474 @@
+// compare(): run one request sequence against etcd (the oracle) and against
+// our server, step by step, and report every difference in status, relevant
+// headers and body after normalising what legitimately differs between two
+// clusters (absolute indexes, times, cluster ids, the server's own URL).
+import * as fs from "node:fs";
+import { inject, it } from "vitest";
+import { send, startWatch, type RawRequest, type RawResponse, type Watch } from "./http";
+import { field, mapStrings, parseJson, serialize, sym, walkEntries, type JNode } from "./json";
+
+// ---------------------------------------------------------------- requests
+
+export interface Req {
+  method: string;
+  /** Path+query. Placeholders: {p} = the sequence's key prefix, {idx:N} =
+   * base index + N, {pad:N} = the same as a 20-digit in-order key name. */
+  path: string;
+  /** Form body (sent as application/x-www-form-urlencoded). A string is sent
+   * verbatim (placeholders substituted), so malformed escapes can be tested. */
+  form?: string | Record<string, string>;
+  /** Raw body with an explicit content type (undefined = no Content-Type). */
+  body?: string;
+  contentType?: string;
+}
+
+/** Turns a body into the view of one target. */
+export type Shape = (node: JNode, t: TargetCtx) => void;
+
+interface StepCommon {
+  note?: string;
+}
+export type Step = StepCommon &
+  (
+    | { kind: "req"; req: Req; ttl?: "exact" | "fuzzy"; shape?: Shape }
+    | { kind: "watch"; handle: string; req: Req }
+    | { kind: "await"; handle: string; timeoutMs: number }
+    | { kind: "pending"; handle: string; ms: number }
+    | { kind: "lines"; handle: string; n: number; timeoutMs: number }
+    | { kind: "sleep"; ms: number }
+    | { kind: "bulk"; count: number; concurrency: number; make: (i: number) => Req }
+    | { kind: "statsMark" }
+    | { kind: "statsDelta" }
+  );
+
+type ReqOpts = { note?: string; ttl?: "exact" | "fuzzy"; shape?: Shape; body?: string; contentType?: string };
+
+function mk(method: string, path: string, form: Req["form"] | undefined, o: ReqOpts = {}): Step {
+  const req: Req = { method, path };
+  if (form !== undefined) req.form = form;
+  if (o.body !== undefined) req.body = o.body;
+  if (o.contentType !== undefined) req.contentType = o.contentType;
+  return { kind: "req", req, note: o.note, ttl: o.ttl, shape: o.shape };
+}
+export const GET = (path: string, o?: ReqOpts) => mk("GET", path, undefined, o);
+export const HEAD = (path: string, o?: ReqOpts) => mk("HEAD", path, undefined, o);
+export const DELETE = (path: string, o?: ReqOpts) => mk("DELETE", path, undefined, o);
+export const PUT = (path: string, form?: Req["form"], o?: ReqOpts) => mk("PUT", path, form, o);
+export const POST = (path: string, form?: Req["form"], o?: ReqOpts) => mk("POST", path, form, o);
+export const REQ = (method: string, path: string, o?: ReqOpts & { form?: Req["form"] }) => mk(method, path, o?.form, o);
+export const watch = (handle: string, path: string, note?: string): Step => ({ kind: "watch", handle, req: { method: "GET", path }, note });
+export const awaitWatch = (handle: string, timeoutMs = 10_000, note?: string): Step => ({ kind: "await", handle, timeoutMs, note });
+export const pending = (handle: string, ms = 700, note?: string): Step => ({ kind: "pending", handle, ms, note });
+export const streamLines = (handle: string, n: number, timeoutMs = 10_000): Step => ({ kind: "lines", handle, n, timeoutMs });
+export const sleep = (ms: number, note?: string): Step => ({ kind: "sleep", ms, note });
+export const bulk = (count: number, concurrency: number, make: (i: number) => Req, note?: string): Step => ({ kind: "bulk", count, concurrency, make, note });
+export const statsMark = (): Step => ({ kind: "statsMark" });
+export const statsDelta = (note?: string): Step => ({ kind: "statsDelta", note });
+
+// ----------------------------------------------------------------- targets
+
+export interface TargetCtx {
+  label: "etcd" | "ours";
+  url: string;
+  base: number;
+  prefix: string;
+  watches: Map<string, Watch>;
+  stats?: Record<string, number>;
+}
+
+export function targets(): { etcd: string; ours: string; oursKind: string } {
+  return { etcd: inject("compatEtcdUrl"), ours: inject("compatOursUrl"), oursKind: inject("compatOursKind") };
+}
+
+function subst(s: string, t: TargetCtx): string {
+  return s
+    .replaceAll("{p}", t.prefix)
+    .replace(/\{(idx|pad):(-?\d+)\}/g, (_m, kind: string, n: string) => {
+      const v = String(t.base + Number(n));
+      return kind === "pad" ? v.padStart(20, "0") : v;
+    });
+}
+
+function encodeForm(form: Record<string, string>): string {
+  return Object.entries(form)
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
+    .join("&");
+}
+
+export function toRaw(req: Req, t: TargetCtx): RawRequest {
+  const raw: RawRequest = { method: req.method, path: subst(req.path, t) };
+  if (req.form !== undefined) {
+    raw.body =
+      typeof req.form === "string"
+        ? subst(req.form, t)
+        : encodeForm(Object.fromEntries(Object.entries(req.form).map(([k, v]) => [k, subst(v, t)])));
+    raw.contentType = "application/x-www-form-urlencoded";
+  }
+  if (req.body !== undefined) raw.body = subst(req.body, t);
+  if (req.contentType !== undefined) raw.contentType = req.contentType;
+  return raw;
+}
+
+function describeReq(req: Req, t: TargetCtx): string {
+  const raw = toRaw(req, t);
+  let s = `${raw.method} ${raw.path.length > 200 ? `${raw.path.slice(0, 200)}…(${raw.path.length} chars)` : raw.path}`;
+  if (raw.contentType !== undefined) s += `\n    Content-Type: ${raw.contentType}`;
+  if (raw.body !== undefined) s += `\n    body: ${JSON.stringify(raw.body.length > 200 ? `${raw.body.slice(0, 200)}…(${raw.body.length} bytes)` : raw.body)}`;
+  return s;
+}
+
+// ----------------------------------------------------------- normalisation
+
+function offset(n: number, t: TargetCtx): string {
+  const d = n - t.base;
+  return d === 0 ? "base" : d > 0 ? `base+${d}` : `base${d}`;
+}
+
+const RFC3339_UTC = /^"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z"$/;
+const RFC3339_ANY = /^"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)"$/;
+
+/** Normalises text that may contain in-order key names or the target's URL. */
+export function normText(s: string, t: TargetCtx): string {
+  return s.replaceAll(t.url, "<self>").replace(/\d{20}/g, (m) => `<${offset(Number(m), t)}>`);
+}
+
+interface StepInfo {
+  /** The request carried a non-zero prevIndex, so a 101 cause ends with "[prevIndex != modifiedIndex]". */
+  hasPrevIndex: boolean;
+  /** prevIndex was written relative to the base ({idx:N}), so it is compared as an offset too. */
+  relativePrevIndex: boolean;
+}
+
+function normCause(code: number, cause: string, t: TargetCtx, info: StepInfo): string {
+  if (code === 401) {
+    return cause.replace(/\[(\d+)\/(\d+)\]$/, (_m, a: string, b: string) => `[${offset(Number(a), t)}/${offset(Number(b), t)}]`);
+  }
+  if (code === 101) {
+    // "[v != v] [i != i]": the last group is the index comparison when it
+    // came from prevIndex; its right side is the node's modifiedIndex.
+    if (!info.hasPrevIndex) return cause;
+    return cause.replace(/\[(\d+) != (\d+)\]$/, (_m, a: string, b: string) => {
+      const left = info.relativePrevIndex ? offset(Number(a), t) : a;
+      return `[${left} != ${offset(Number(b), t)}]`;
+    });
+  }
+  return cause;
+}
+
+function normalizeJson(node: JNode, t: TargetCtx, info: StepInfo): void {
+  // Error bodies: errorCode + cause + index.
+  const code = field(node, "errorCode");
+  if (code?.t === "num" && node.t === "obj") {
+    for (const e of node.entries) {
+      if (e.key === "cause" && e.value.t === "str") {
+        const c = normCause(Number(code.raw), e.value.value, t, info);
+        if (c !== e.value.value) e.value = sym(JSON.stringify(c));
+      }
+    }
+  }
+  walkEntries(node, (e) => {
+    if ((e.key === "createdIndex" || e.key === "modifiedIndex" || e.key === "index") && e.value.t === "num") {
+      e.value = sym(offset(Number(e.value.raw), t));
+    } else if (e.key === "expiration" && e.value.t === "str") {
+      e.value = sym(RFC3339_UTC.test(e.value.raw) ? '"<RFC3339Z>"' : `"<NOT-RFC3339-UTC:${e.value.value}>"`);
+    }
+  });
+  mapStrings(node, (raw) => normText(raw, t));
+}
+
+/** ttl values within ±1 of each other are made equal (time passes between the two answers). */
+function reconcileTtl(a: JNode, b: JNode): void {
+  if (a.t === "obj" && b.t === "obj") {
+    for (const eb of b.entries) {
+      const ea = a.entries.find((x) => x.key === eb.key);
+      if (!ea) continue;
+      if (eb.key === "ttl" && ea.value.t === "num" && eb.value.t === "num" && Math.abs(Number(ea.value.raw) - Number(eb.value.raw)) <= 1) {
+        eb.value = ea.value;
+      } else reconcileTtl(ea.value, eb.value);
+    }
+  } else if (a.t === "arr" && b.t === "arr") {
+    for (let i = 0; i < Math.min(a.items.length, b.items.length); i++) reconcileTtl(a.items[i], b.items[i]);
+  }
+}
+
+// Headers compared, in display order. Date is not compared (a clock), nor
+// Content-Length except on HEAD (JSON bodies are compared byte for byte).
+const EXACT_HEADERS = [
+  "content-type",
+  "allow",
+  "access-control-allow-origin",
+  "access-control-allow-methods",
+  "access-control-allow-headers",
+  "x-content-type-options",
+  "location",
+];
+const PRESENCE_HEADERS = ["x-etcd-cluster-id", "x-raft-index", "x-raft-term"];
+
+interface View {
+  head: string[];
+  json?: JNode;
+  jsonLayout?: string;
+  text?: string;
+}
+
+function viewOf(res: { status: number; headers: Record<string, string> }, t: TargetCtx, opts: { head?: boolean; framing?: boolean; chunked?: boolean }): string[] {
+  const h = res.headers;
+  const lines = [`status ${res.status}`];
+  for (const name of EXACT_HEADERS) if (name in h) lines.push(`${name}: ${normText(h[name], t)}`);
+  for (const name of PRESENCE_HEADERS) if (name in h) lines.push(`${name}: <present>`);
+  if ("x-etcd-index" in h) {
+    const v = h["x-etcd-index"];
+    lines.push(`x-etcd-index: ${/^\d+$/.test(v) ? offset(Number(v), t) : v}`);
+  }
+  if (opts.head) lines.push(`content-length: ${h["content-length"] ?? "<absent>"}`);
+  if (opts.framing) lines.push(`framing: ${opts.chunked ? "chunked" : "content-length"}`);
+  lines.sort((a, b) => (a.startsWith("status") ? -1 : b.startsWith("status") ? 1 : 0));
+  return lines;
+}
+
+function bodyView(body: string, t: TargetCtx, info: StepInfo, shape: Shape | undefined): Pick<View, "json" | "jsonLayout" | "text"> {
+  const p = parseJson(body);
+  if (!p) return { text: normText(body, t) };
+  normalizeJson(p.node, t, info);
+  if (shape) shape(p.node, t);
+  return { json: p.node, jsonLayout: `${p.compact ? "compact" : "NOT compact (whitespace between tokens)"}, trailing ${JSON.stringify(p.trailing)}` };
+}
+
+function render(v: View): string {
+  const out = [...v.head];
+  if (v.json) out.push(`body(json, ${v.jsonLayout}): ${serialize(v.json)}`);
+  else if (v.text !== undefined) out.push(`body(text): ${JSON.stringify(v.text)}`);
+  return out.join("\n");
+}
+
+function responseView(res: RawResponse, t: TargetCtx, info: StepInfo, o: { head?: boolean; framing?: boolean; shape?: Shape }): View {
+  return { head: viewOf(res, t, { head: o.head, framing: o.framing, chunked: res.chunked }), ...bodyView(res.body, t, info, o.shape) };
+}
+
+// -------------------------------------------------------------- shape helpers
+
+/** Replaces every scalar by its JSON type, except under the listed keys. */
+export function shapeOnly(...exactKeys: string[]): Shape {
+  const go = (n: JNode, key: string | undefined): JNode => {
+    if (key !== undefined && exactKeys.includes(key)) return n;
+    switch (n.t) {
+      case "obj":
+        for (const e of n.entries) e.value = go(e.value, e.key);
+        return n;
+      case "arr":
+        n.items = n.items.map((i) => go(i, key));
+        return n;
+      case "str":
+        return sym(n.raw === '"<self>"' ? n.raw : RFC3339_ANY.test(n.raw) ? "<time>" : "<string>");
+      case "num":
+        return sym("<number>");
+      case "lit":
+        return n.raw === "null" ? n : sym("<bool>");
+      case "sym":
+        return n;
+    }
+  };
+  return (node) => {
+    go(node, undefined);
+  };
+}
+
+// ------------------------------------------------------------------ runner
+
+export interface Mismatch {
+  sequence: string;
+  step: number;
+  note?: string;
+  request: string;
+  etcd: string;
+  ours: string;
+}
+
+async function rootIndex(t: TargetCtx): Promise<number> {
+  const r = await send(t.url, { method: "GET", path: "/v2/keys/" });
+  const v = Number(r.headers["x-etcd-index"]);
+  if (!Number.isFinite(v)) throw new Error(`${t.label}: GET /v2/keys/ gave no usable X-Etcd-Index (status ${r.status}, headers ${JSON.stringify(r.headers)})`);
+  return v;
+}
+
+async function storeStats(t: TargetCtx): Promise<Record<string, number>> {
+  const r = await send(t.url, { method: "GET", path: "/v2/stats/store" });
+  try {
+    return JSON.parse(r.body) as Record<string, number>;
+  } catch {
+    return { unparseable: -1 };
+  }
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const t = new Promise<never>((_r, rej) => {
+    timer = setTimeout(() => rej(new Error(`${what}: no answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([p, t]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function runStep(step: Step, t: TargetCtx): Promise<View | string> {
+  const info: StepInfo = { hasPrevIndex: false, relativePrevIndex: false };
+  switch (step.kind) {
+    case "req": {
+      const r = step.req;
+      // Where prevIndex comes from follows etcd: the form body wins over the query.
+      const fromBody =
+        r.form === undefined ? undefined : typeof r.form === "string" ? /(?:^|&)prevIndex=([^&]*)/.exec(r.form)?.[1] : r.form.prevIndex;
+      const fromQuery = /[?&]prevIndex=([^&]*)/.exec(r.path)?.[1];
+      const pi = fromBody ?? fromQuery ?? "";
+      info.hasPrevIndex = pi !== "" && pi !== "0";
+      info.relativePrevIndex = pi.startsWith("{idx:");
+      const res = await send(t.url, toRaw(r, t));
+      return responseView(res, t, info, { head: r.method === "HEAD", shape: step.shape });
+    }
+    case "watch": {
+      const w = startWatch(t.url, toRaw(step.req, t));
+      t.watches.set(step.handle, w);
+      // Registration happens before etcd flushes the headers; wait for them
+      // so that "watch, then write" is not a race. A server that holds the
+      // headers back is caught by the framing/await comparison later.
+      try {
+        await withTimeout(w.head, 3000, "watch headers");
+      } catch {
+        // compared later
+      }
+      return "watch started";
+    }
+    case "await": {
+      const w = t.watches.get(step.handle);
+      if (!w) throw new Error(`no watch ${step.handle}`);
+      const res = await withTimeout(w.response, step.timeoutMs, `watch ${step.handle}`);
+      return responseView(res, t, info, { framing: true });
+    }
+    case "pending": {
+      const w = t.watches.get(step.handle);
+      if (!w) throw new Error(`no watch ${step.handle}`);
+      await pause(step.ms);
+      if (!w.finished()) return "still waiting (no event delivered)";
+      const res = await w.response;
+      return `finished early:\n${render(responseView(res, t, info, { framing: true }))}`;
+    }
+    case "lines": {
+      const w = t.watches.get(step.handle);
+      if (!w) throw new Error(`no watch ${step.handle}`);
+      const head = await withTimeout(w.head, step.timeoutMs, "stream headers");
+      const lines = await w.waitLines(step.n, step.timeoutMs);
+      const v: View = { head: viewOf(head, t, {}) };
+      const parts = lines.map((l) => {
+        const b = bodyView(l, t, info, undefined);
+        return b.json ? `line(json, ${b.jsonLayout}): ${serialize(b.json)}` : `line(text): ${JSON.stringify(b.text)}`;
+      });
+      return [...v.head, ...parts].join("\n");
+    }
+    case "sleep":
+      await pause(step.ms);
+      return "slept";
+    case "bulk": {
+      const counts = new Map<number, number>();
+      let next = 0;
+      const worker = async () => {
+        while (next < step.count) {
+          const i = next++;
+          const res = await send(t.url, toRaw(step.make(i), t));
+          counts.set(res.status, (counts.get(res.status) ?? 0) + 1);
+        }
+      };
+      await Promise.all(Array.from({ length: step.concurrency }, worker));
+      return [...counts.entries()].sort((a, b) => a[0] - b[0]).map(([s, c]) => `status ${s} x${c}`).join("\n");
+    }
+    case "statsMark":
+      t.stats = await storeStats(t);
+      return "marked";
+    case "statsDelta": {
+      const now = await storeStats(t);
+      const before = t.stats ?? {};
+      const delta = Object.entries(now).map(([k, v]) => `${k}:${k === "watchers" ? v : v - (before[k] ?? 0)}`);
+      return `store stats delta {${delta.join(",")}}`;
+    }
+  }
+}
+
+function stepRequest(step: Step, t: TargetCtx): string {
+  switch (step.kind) {
+    case "req":
+      return describeReq(step.req, t);
+    case "watch":
+      return `start watch ${step.handle}: ${describeReq(step.req, t)}`;
+    case "await":
+      return `await watch ${step.handle} (timeout ${step.timeoutMs} ms)`;
+    case "pending":
+      return `check watch ${step.handle} is still pending after ${step.ms} ms`;
+    case "lines":
+      return `read ${step.n} lines from stream ${step.handle}`;
+    case "sleep":
+      return `sleep ${step.ms} ms`;
+    case "bulk":
+      return `${step.count} requests, ${step.concurrency} at a time, e.g. ${describeReq(step.make(0), t)}`;
+    case "statsMark":
+      return "GET /v2/stats/store (mark)";
+    case "statsDelta":
+      return "GET /v2/stats/store (delta since mark; watchers absolute)";
+  }
+}
+
+/**
+ * Runs `steps` against both targets (each step concurrently on both, so sleeps
+ * and TTLs line up) and throws one error listing every mismatching step.
+ */
+export async function runSequence(name: string, steps: Step[]): Promise<void> {
+  const urls = targets();
+  const prefix = `/compat-${name}-${Math.random().toString(36).slice(2, 8)}`;
+  const mkCtx = (label: "etcd" | "ours", url: string): TargetCtx => ({ label, url, base: 0, prefix, watches: new Map() });
+  const etcd = mkCtx("etcd", urls.etcd);
+  const ours = mkCtx("ours", urls.ours);
+  const mismatches: Mismatch[] = [];
+  try {
+    [etcd.base, ours.base] = await Promise.all([rootIndex(etcd), rootIndex(ours)]);
+    for (let i = 0; i < steps.length; i++) {
+      const step = steps[i];
+      const [a, b] = await Promise.all(
+        [etcd, ours].map((t) => runStep(step, t).catch((e: unknown) => `ERROR: ${e instanceof Error ? e.message : String(e)}`)),
+      );
+      let ra: string;
+      let rb: string;
+      if (typeof a !== "string" && typeof b !== "string") {
+        if (a.json && b.json && !(step.kind === "req" && step.ttl === "exact")) reconcileTtl(a.json, b.json);
+        ra = render(a);
+        rb = render(b);
+      } else {
+        ra = typeof a === "string" ? a : render(a);
+        rb = typeof b === "string" ? b : render(b);
+      }
+      if (process.env.COMPAT_DEBUG) {
+        console.log(`--- ${name} step ${i + 1}${step.note ? ` (${step.note})` : ""}: ${stepRequest(step, etcd)}\n${ra}${ra === rb ? "" : `\n  ours:\n${rb}`}`);
+      }
+      if (ra !== rb) {
+        mismatches.push({ sequence: name, step: i + 1, note: step.note, request: stepRequest(step, etcd), etcd: ra, ours: rb });
+      }
+    }
+  } finally {
+    for (const t of [etcd, ours]) for (const w of t.watches.values()) w.abort();
+  }
+  if (mismatches.length > 0) {
+    const report = process.env.COMPAT_REPORT;
+    if (report) for (const m of mismatches) fs.appendFileSync(report, `${JSON.stringify(m)}\n`);
+    const indent = (s: string) => s.split("\n").map((l) => `      ${l}`).join("\n");
+    const text = mismatches
+      .map((m) => `  step ${m.step}${m.note ? ` (${m.note})` : ""}: ${m.request}\n    etcd:\n${indent(m.etcd)}\n    ours:\n${indent(m.ours)}`)
+      .join("\n\n");
+    throw new Error(`sequence ${name}: ${mismatches.length} of ${steps.length} steps differ from etcd\n\n${text}\n`);
+  }
+}
+
+/** Registers a vitest test that runs one sequence. */
+export function sequence(name: string, steps: Step[], timeoutMs?: number): void {
+  it(name, () => runSequence(name, steps), timeoutMs);
+}
