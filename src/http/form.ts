@@ -1,0 +1,121 @@
+/**
+ * Request parameters parsed the way Go's net/http does for etcd: query and
+ * url-encoded form bodies, percent-decoding to bytes then UTF-8, the error
+ * texts etcd reports (as the cause of error 210), and body values placed
+ * before query values so that the body wins.
+ */
+
+export type Params = Map<string, string[]>;
+
+export class FormError extends Error {}
+
+/** Go's url.QueryUnescape (or PathUnescape when `plusIsSpace` is false). */
+export function unescape(s: string, plusIsSpace: boolean): string {
+  if (!s.includes("%") && !(plusIsSpace && s.includes("+"))) return s;
+  const bytes: number[] = [];
+  const utf8 = new TextEncoder();
+  for (let i = 0; i < s.length; ) {
+    const c = s[i];
+    if (c === "%") {
+      const hex = s.slice(i + 1, i + 3);
+      if (!/^[0-9a-fA-F]{2}$/.test(hex)) {
+        throw new FormError(`invalid URL escape ${goQuote(s.slice(i, i + 3))}`);
+      }
+      bytes.push(parseInt(hex, 16));
+      i += 3;
+    } else if (c === "+" && plusIsSpace) {
+      bytes.push(0x20);
+      i++;
+    } else {
+      // Copy a run of plain characters at once, as UTF-8.
+      let j = i + 1;
+      while (j < s.length && s[j] !== "%" && !(plusIsSpace && s[j] === "+")) j++;
+      for (const b of utf8.encode(s.slice(i, j))) bytes.push(b);
+      i = j;
+    }
+  }
+  return new TextDecoder().decode(new Uint8Array(bytes));
+}
+
+/** Go's url.ParseQuery: keeps going after an error but reports the first one. */
+export function parseQuery(query: string, into: Params = new Map()): { params: Params; error: string | null } {
+  let error: string | null = null;
+  for (const part of query.split("&")) {
+    if (part.includes(";")) {
+      error ??= "invalid semicolon separator in query";
+      continue;
+    }
+    if (part === "") continue;
+    const eq = part.indexOf("=");
+    const rawKey = eq < 0 ? part : part.slice(0, eq);
+    const rawValue = eq < 0 ? "" : part.slice(eq + 1);
+    try {
+      const key = unescape(rawKey, true);
+      const value = unescape(rawValue, true);
+      const list = into.get(key);
+      if (list) list.push(value);
+      else into.set(key, [value]);
+    } catch (e) {
+      if (!(e instanceof FormError)) throw e;
+      error ??= e.message;
+    }
+  }
+  return { params: into, error };
+}
+
+/** Go's strconv.Quote for the short ASCII strings in escape errors. */
+function goQuote(s: string): string {
+  return JSON.stringify(s);
+}
+
+export const MAX_FORM_BYTES = 10 << 20;
+
+/**
+ * Go's mime.ParseMediaType, reduced to what decides form parsing: the
+ * lower-cased media type, or an error text for a malformed header.
+ */
+export function mediaType(contentType: string): { type: string; error: string | null } {
+  const semi = contentType.indexOf(";");
+  const type = (semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
+  if (type === "") return { type, error: "mime: no media type" };
+  const token = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
+  const slash = type.indexOf("/");
+  if (slash < 0) return { type, error: "mime: expected slash after first token" };
+  if (!token.test(type.slice(0, slash)) || !token.test(type.slice(slash + 1))) {
+    return { type, error: "mime: expected token after slash" };
+  }
+  if (semi >= 0) {
+    for (const param of contentType.slice(semi + 1).split(";")) {
+      if (param.trim() === "") continue;
+      if (!/^\s*[!#$%&'*+\-.^_`|~0-9A-Za-z]+=("[^"]*"|[!#$%&'*+\-.^_`|~0-9A-Za-z]+)\s*$/.test(param)) {
+        return { type, error: "mime: invalid media parameter" };
+      }
+    }
+  }
+  return { type, error: null };
+}
+
+/**
+ * Go's Request.ParseForm for etcd's handlers: a url-encoded body is read
+ * only for POST and PUT, its values come before the query's, and the first
+ * error wins. The body is passed in already read (null when none).
+ */
+export function parseForm(
+  method: string,
+  contentType: string | null,
+  body: string | null,
+  rawQuery: string,
+): { params: Params; error: string | null } {
+  const params: Params = new Map();
+  let error: string | null = null;
+  if ((method === "POST" || method === "PUT") && body !== null) {
+    const media = mediaType(contentType || "application/octet-stream");
+    error = media.error;
+    if (media.type === "application/x-www-form-urlencoded") {
+      if (body.length > MAX_FORM_BYTES) return { params, error: "http: POST too large" };
+      error ??= parseQuery(body, params).error;
+    }
+  }
+  const query = parseQuery(rawQuery, params);
+  return { params, error: error ?? query.error };
+}

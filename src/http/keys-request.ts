@@ -1,0 +1,127 @@
+/**
+ * Parsing and validating a /v2/keys request, in etcd's order (the first
+ * failure is the answer), into a plain KeysRequest that crosses Durable
+ * Object RPC.
+ */
+import { ErrorCode, V2Error } from "../store/errors.ts";
+import { cleanPath } from "../store/path.ts";
+import type { Params } from "./form.ts";
+
+export type KeysMethod = "GET" | "HEAD" | "PUT" | "POST" | "DELETE";
+
+export interface KeysRequest {
+  method: KeysMethod;
+  /** Cleaned store path ("/" for the root). */
+  path: string;
+  value: string;
+  dir: boolean;
+  prevValue: string;
+  prevIndex: number;
+  /** null when absent: absent and false mean different things. */
+  prevExist: boolean | null;
+  wait: boolean;
+  waitIndex: number;
+  recursive: boolean;
+  sorted: boolean;
+  quorum: boolean;
+  stream: boolean;
+  refresh: boolean | null;
+  /** Seconds; null when absent or empty (no TTL). */
+  ttl: number | null;
+  noValueOnSuccess: boolean;
+}
+
+const BOOLS: Record<string, boolean> = {
+  "1": true, t: true, T: true, TRUE: true, true: true, True: true,
+  "0": false, f: false, F: false, FALSE: false, false: false, False: false,
+};
+
+/** Go's strconv.ParseBool; undefined for anything else, the empty string included. */
+function parseBool(s: string): boolean | undefined {
+  return BOOLS[s];
+}
+
+const MAX_UINT64 = 18446744073709551615n;
+
+/** Go's strconv.ParseUint(s, 10, 64). Values above 2^53 lose precision, which no comparison here needs. */
+function parseUint(s: string): number | undefined {
+  if (!/^[0-9]+$/.test(s)) return undefined;
+  if (BigInt(s) > MAX_UINT64) return undefined;
+  return Number(s);
+}
+
+function requestError(code: number, cause: string): V2Error {
+  return new V2Error(code, cause, 0);
+}
+
+/** Throws V2Error (index 0) for the first invalid parameter, as etcd's parseKeyRequest does. */
+export function parseKeysRequest(method: KeysMethod, keyPath: string, params: Params): KeysRequest {
+  const first = (name: string): string | undefined => params.get(name)?.[0];
+
+  const uint = (name: string): number => {
+    const v = first(name);
+    if (v === undefined) return 0;
+    const n = parseUint(v);
+    if (n === undefined) throw requestError(ErrorCode.IndexNaN, `invalid value for "${name}"`);
+    return n;
+  };
+  const bool = (name: string, cause = `invalid value for "${name}"`): boolean => {
+    const v = first(name);
+    if (v === undefined) return false;
+    const b = parseBool(v);
+    if (b === undefined) throw requestError(ErrorCode.InvalidField, cause);
+    return b;
+  };
+
+  const prevIndex = uint("prevIndex");
+  const waitIndex = uint("waitIndex");
+  const recursive = bool("recursive");
+  const sorted = bool("sorted");
+  const wait = bool("wait");
+  const dir = bool("dir");
+  const quorum = bool("quorum");
+  const stream = bool("stream");
+  if (wait && method !== "GET") {
+    throw requestError(ErrorCode.InvalidField, `"wait" can only be used with GET requests`);
+  }
+  const prevValue = first("prevValue") ?? "";
+  if (params.has("prevValue") && prevValue === "") {
+    throw requestError(ErrorCode.PrevValueRequired, `"prevValue" cannot be empty`);
+  }
+  const noValueOnSuccess = bool("noValueOnSuccess");
+
+  let ttl: number | null = null;
+  const ttlText = first("ttl") ?? "";
+  if (ttlText !== "") {
+    const n = parseUint(ttlText);
+    if (n === undefined) throw requestError(ErrorCode.TTLNaN, `invalid value for "ttl"`);
+    ttl = n;
+  }
+  // etcd's causes for these two have no quotes around the name.
+  const prevExist = params.has("prevExist") ? bool("prevExist", "invalid value for prevExist") : null;
+  const refresh = params.has("refresh") ? bool("refresh", "invalid value for refresh") : null;
+  const value = first("value") ?? "";
+  if (refresh) {
+    if (value !== "") throw requestError(ErrorCode.RefreshValue, "A value was provided on a refresh");
+    if (ttl === null) throw requestError(ErrorCode.RefreshTTLRequired, "No TTL value set");
+  }
+
+  return {
+    method,
+    path: cleanPath(keyPath),
+    value,
+    dir,
+    prevValue,
+    prevIndex,
+    prevExist,
+    wait,
+    waitIndex,
+    recursive,
+    sorted,
+    quorum,
+    stream,
+    refresh,
+    ttl,
+    noValueOnSuccess,
+  };
+}

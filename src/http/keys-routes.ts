@@ -1,0 +1,95 @@
+/**
+ * /v2/keys: parse and validate the request as etcd does, hand it to the
+ * cluster's replica, and write the reply with etcd's status and headers.
+ */
+import { V2Error } from "../store/errors.ts";
+import type { KeysReply } from "../replica/replica.ts";
+import { goJSONLine } from "./go-json.ts";
+import { methodNotAllowed } from "./go-http.ts";
+import { FormError, parseForm, unescape } from "./form.ts";
+import { parseKeysRequest, type KeysMethod, type KeysRequest } from "./keys-request.ts";
+import { ErrorCode, v2ErrorStatus } from "../store/errors.ts";
+
+const KEYS_METHODS: KeysMethod[] = ["HEAD", "GET", "PUT", "POST", "DELETE"];
+
+/**
+ * etcd has no size limit of its own on v2 writes, but a replica's storage row
+ * holds at most 2 MB, so requests are capped at etcd's default request limit
+ * (--max-request-bytes, 1.5 MiB) and refused with a clear error beyond it.
+ */
+export const MAX_REQUEST_BYTES = 1.5 * 1024 * 1024;
+
+export interface KeysBackend {
+  clusterId: string;
+  keys(req: KeysRequest): Promise<KeysReply>;
+  cancelWatch(id: number): Promise<void>;
+}
+
+/** `rawKeyPath` is the still-escaped URL path after "/v2/keys". */
+export async function handleKeys(request: Request, rawKeyPath: string, backend: KeysBackend): Promise<Response> {
+  const method = request.method as KeysMethod;
+  if (!KEYS_METHODS.includes(method)) return methodNotAllowed(KEYS_METHODS);
+  const clusterHeader = { "X-Etcd-Cluster-Id": backend.clusterId };
+
+  let req: KeysRequest;
+  try {
+    req = await readKeysRequest(request, method, rawKeyPath);
+  } catch (err) {
+    if (!(err instanceof V2Error)) throw err;
+    return keysResponse(method, { status: v2ErrorStatus(err.body.errorCode), body: goJSONLine(err.body), etcdIndex: 0, raft: null }, clusterHeader);
+  }
+  const reply = await backend.keys(req);
+  if (reply.watchId !== undefined) {
+    // Cancelling the response stream does not travel back over RPC, so a
+    // watch whose client disconnects is ended on the replica explicitly.
+    const id = reply.watchId;
+    request.signal.addEventListener("abort", () => void backend.cancelWatch(id).catch(() => {}));
+  }
+  return keysResponse(method, reply, clusterHeader);
+}
+
+async function readKeysRequest(request: Request, method: KeysMethod, rawKeyPath: string): Promise<KeysRequest> {
+  const url = new URL(request.url);
+  let body: string | null = null;
+  if (method === "POST" || method === "PUT") {
+    const bytes = await request.arrayBuffer();
+    if (bytes.byteLength > MAX_REQUEST_BYTES) {
+      throw new V2Error(ErrorCode.InvalidField, `request is too large: over ${MAX_REQUEST_BYTES} bytes`, 0);
+    }
+    body = new TextDecoder().decode(bytes);
+  }
+  const form = parseForm(method, request.headers.get("Content-Type"), body, url.search.slice(1));
+  if (form.error) throw new V2Error(ErrorCode.InvalidForm, form.error, 0);
+  let keyPath: string;
+  try {
+    keyPath = unescape(rawKeyPath, false);
+  } catch (err) {
+    if (err instanceof FormError) throw new V2Error(ErrorCode.InvalidForm, err.message, 0);
+    throw err;
+  }
+  const req = parseKeysRequest(method, keyPath, form.params);
+  const size = new TextEncoder().encode(req.path + req.value + req.prevValue).byteLength;
+  if (size > MAX_REQUEST_BYTES) {
+    throw new V2Error(ErrorCode.InvalidField, `request is too large: over ${MAX_REQUEST_BYTES} bytes`, 0);
+  }
+  return req;
+}
+
+function keysResponse(method: KeysMethod, reply: KeysReply, extra: Record<string, string>): Response {
+  const headers: Record<string, string> = {
+    "Content-Type": "application/json",
+    ...extra,
+    "X-Etcd-Index": String(reply.etcdIndex),
+  };
+  if (reply.raft) {
+    headers["X-Raft-Index"] = String(reply.raft.index);
+    headers["X-Raft-Term"] = String(reply.raft.term);
+  }
+  if (reply.stream) return new Response(reply.stream, { status: reply.status, headers });
+  if (method === "HEAD") {
+    // HEAD runs as GET; the body is dropped but its length is still announced.
+    headers["Content-Length"] = String(new TextEncoder().encode(reply.body).byteLength);
+    return new Response(null, { status: reply.status, headers });
+  }
+  return new Response(reply.body, { status: reply.status, headers });
+}

@@ -1,0 +1,5 @@
+/** Worker entry: the HTTP router and the Durable Object classes it drives. */
+import { app } from "./http/app.ts";
+
+export { Replica } from "./replica/replica.ts";
+export default app;

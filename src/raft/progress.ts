@@ -1,0 +1,162 @@
+/**
+ * The leader's view of each member's log (Figure 2 nextIndex/matchIndex),
+ * extended with flow control.
+ *
+ * States:
+ * - probe: we do not know where the follower's log matches ours; send one
+ *   append per heartbeat interval and wait for its answer.
+ * - replicate: the follower is matching; stream appends optimistically
+ *   (next jumps ahead as soon as we send), at most `maxInflight` unanswered
+ *   appends at a time.
+ * - snapshot: the follower needs entries we compacted; send it a snapshot
+ *   chunk by chunk and send no appends until it reports the snapshot applied.
+ *
+ * Invariant: match < next. match only grows while we stay leader.
+ */
+import type { ProgressState, ProgressStatus, Snapshot } from "./types";
+
+/** A bounded FIFO of the last index of each append sent and not yet acknowledged. */
+export class Inflights {
+  private readonly lastIndexes: number[] = [];
+  constructor(readonly capacity: number) {}
+
+  add(lastIndex: number): void {
+    this.lastIndexes.push(lastIndex);
+  }
+
+  /** Acknowledge every append ending at or before index. */
+  freeLE(index: number): void {
+    let k = 0;
+    while (k < this.lastIndexes.length && this.lastIndexes[k] <= index) k++;
+    if (k > 0) this.lastIndexes.splice(0, k);
+  }
+
+  freeFirst(): void {
+    this.lastIndexes.shift();
+  }
+
+  full(): boolean {
+    return this.lastIndexes.length >= this.capacity;
+  }
+
+  count(): number {
+    return this.lastIndexes.length;
+  }
+
+  reset(): void {
+    this.lastIndexes.length = 0;
+  }
+}
+
+export interface SnapshotTransfer {
+  snapshot: Snapshot;
+  /** Characters the follower has confirmed; the next chunk starts here. */
+  offset: number;
+}
+
+export class Progress {
+  state: ProgressState = "probe";
+  /** In probe state: an append is outstanding, wait for a reply or heartbeat. */
+  probeSent = false;
+  /** Heard from since the last check-quorum round. */
+  recentActive = true;
+  transfer: SnapshotTransfer | undefined;
+  readonly inflights: Inflights;
+
+  constructor(
+    public match: number,
+    public next: number,
+    maxInflight: number,
+    public learner: boolean,
+  ) {
+    this.inflights = new Inflights(maxInflight);
+  }
+
+  private resetState(state: ProgressState): void {
+    this.state = state;
+    this.probeSent = false;
+    this.transfer = undefined;
+    this.inflights.reset();
+  }
+
+  becomeProbe(): void {
+    const wasSnapshot = this.transfer;
+    this.resetState("probe");
+    // After a snapshot the follower holds everything up to its index.
+    this.next = wasSnapshot ? Math.max(this.match + 1, wasSnapshot.snapshot.meta.index + 1) : this.match + 1;
+  }
+
+  becomeReplicate(): void {
+    this.resetState("replicate");
+    this.next = this.match + 1;
+  }
+
+  becomeSnapshot(snapshot: Snapshot): void {
+    this.resetState("snapshot");
+    this.transfer = { snapshot, offset: 0 };
+  }
+
+  /** Whether sending another append now would exceed flow control. */
+  isPaused(): boolean {
+    switch (this.state) {
+      case "probe":
+        return this.probeSent;
+      case "replicate":
+        return this.inflights.full();
+      case "snapshot":
+        return true;
+    }
+  }
+
+  /** Record an append of entries ending at lastIndex (lastIndex = next - 1 for an empty one). */
+  sentAppend(entryCount: number, lastIndex: number): void {
+    if (this.state === "replicate") {
+      if (entryCount > 0) {
+        this.next = lastIndex + 1;
+        this.inflights.add(lastIndex);
+      }
+    } else {
+      this.probeSent = true;
+    }
+  }
+
+  /** An acknowledgement up to index; false if it was stale. */
+  maybeUpdate(index: number): boolean {
+    let updated = false;
+    if (this.match < index) {
+      this.match = index;
+      updated = true;
+      this.probeSent = false;
+    }
+    this.next = Math.max(this.next, index + 1);
+    return updated;
+  }
+
+  /**
+   * A rejection of the append whose preceding index was `rejected`, with the
+   * follower suggesting `hint` as the place to probe next. False if stale.
+   */
+  maybeDecrTo(rejected: number, hint: number): boolean {
+    if (this.state === "replicate") {
+      // Appends in flight are optimistic; only a rejection above match is news.
+      if (rejected <= this.match) return false;
+      this.next = this.match + 1;
+      return true;
+    }
+    // In probe state only the rejection of the probe we sent (next - 1) counts.
+    if (this.next - 1 !== rejected) return false;
+    this.next = Math.max(Math.min(rejected, hint + 1), this.match + 1, 1);
+    this.probeSent = false;
+    return true;
+  }
+
+  status(): ProgressStatus {
+    return {
+      match: this.match,
+      next: this.next,
+      state: this.state,
+      learner: this.learner,
+      recentActive: this.recentActive,
+    };
+  }
+}
