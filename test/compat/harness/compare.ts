@@ -120,6 +120,8 @@ function describeReq(req: Req, t: TargetCtx): string {
 // ----------------------------------------------------------- normalisation
 
 function offset(n: number, t: TargetCtx): string {
+  // 0 is not an index but "none" (parse-time errors answer index 0).
+  if (n === 0) return "0";
   const d = n - t.base;
   return d === 0 ? "base" : d > 0 ? `base+${d}` : `base${d}`;
 }
@@ -361,7 +363,8 @@ async function runStep(step: Step, t: TargetCtx): Promise<View | string> {
       if (!w) throw new Error(`no watch ${step.handle}`);
       const head = await withTimeout(w.head, step.timeoutMs, "stream headers");
       const lines = await w.waitLines(step.n, step.timeoutMs);
-      const v: View = { head: viewOf(head, t, {}) };
+      const chunked = (head.headers["transfer-encoding"] ?? "").includes("chunked");
+      const v: View = { head: viewOf(head, t, { framing: true, chunked }) };
       const parts = lines.map((l) => {
         const b = bodyView(l, t, info, undefined);
         return b.json ? `line(json, ${b.jsonLayout}): ${serialize(b.json)}` : `line(text): ${JSON.stringify(b.text)}`;
