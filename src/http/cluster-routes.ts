@@ -29,13 +29,18 @@ function memberJSON(m: MemberInfo, url: string) {
   return { id: m.id, name: m.name, peerURLs: [url], clientURLs: [url] };
 }
 
-/** Go's time.Duration String(), e.g. "10m59.322s". */
+/** Go's time.Duration String() for a span in milliseconds, e.g. "10m59.322s" or "158ms". */
 export function goDuration(ms: number): string {
   if (ms <= 0) return "0s";
+  if (ms < 1000) return `${trimZeros(ms.toFixed(3))}ms`;
   const h = Math.floor(ms / 3_600_000);
   const m = Math.floor((ms % 3_600_000) / 60_000);
-  const s = ((ms % 60_000) / 1000).toFixed(3).replace(/\.?0+$/, "");
+  const s = trimZeros(((ms % 60_000) / 1000).toFixed(3));
   return (h ? `${h}h` : "") + (h || m ? `${m}m` : "") + `${s}s`;
+}
+
+function trimZeros(fixed: string): string {
+  return fixed.includes(".") ? fixed.replace(/\.?0+$/, "") : fixed;
 }
 
 function only(c: Context, allowed: string[]): Response | null {

@@ -14,7 +14,7 @@ export type KeysOperation =
 export function keysOperation(req: KeysRequest, now: number): KeysOperation {
   const { path, value, dir, ttl, prevValue, prevIndex } = req;
   const refresh = req.refresh === true;
-  const compare = prevIndex > 0 || prevValue !== "";
+  const compare = prevIndex !== "0" || prevValue !== "";
   switch (req.method) {
     case "GET":
       // quorum wins over wait: etcd turns the request into a quorum read first.

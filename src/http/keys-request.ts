@@ -16,7 +16,12 @@ export interface KeysRequest {
   value: string;
   dir: boolean;
   prevValue: string;
-  prevIndex: number;
+  /**
+   * Decimal text of a uint64 ("0" when absent): it can exceed 2^53 (docker's
+   * libkv sends 2^64-1 to force a failing compare), and etcd echoes it in the
+   * compare-failed cause.
+   */
+  prevIndex: string;
   /** null when absent: absent and false mean different things. */
   prevExist: boolean | null;
   wait: boolean;
@@ -65,6 +70,12 @@ export function parseKeysRequest(method: KeysMethod, keyPath: string, params: Pa
     if (n === undefined) throw requestError(ErrorCode.IndexNaN, `invalid value for "${name}"`);
     return n;
   };
+  const uintText = (name: string): string => {
+    const v = first(name);
+    if (v === undefined) return "0";
+    if (parseUint(v) === undefined) throw requestError(ErrorCode.IndexNaN, `invalid value for "${name}"`);
+    return BigInt(v).toString();
+  };
   const bool = (name: string, cause = `invalid value for "${name}"`): boolean => {
     const v = first(name);
     if (v === undefined) return false;
@@ -73,7 +84,7 @@ export function parseKeysRequest(method: KeysMethod, keyPath: string, params: Pa
     return b;
   };
 
-  const prevIndex = uint("prevIndex");
+  const prevIndex = uintText("prevIndex");
   const waitIndex = uint("waitIndex");
   const recursive = bool("recursive");
   const sorted = bool("sorted");

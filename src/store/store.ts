@@ -287,8 +287,8 @@ export class Store {
     return new V2Error(ErrorCode.RootReadOnly, "/", this.index);
   }
 
-  private compare(n: TreeNode, prevValue: string, prevIndex: number): void {
-    const indexMatch = prevIndex === 0 || n.modifiedIndex === prevIndex;
+  private compare(n: TreeNode, prevValue: string, prevIndex: string): void {
+    const indexMatch = prevIndex === "0" || String(n.modifiedIndex) === prevIndex;
     const valueMatch = prevValue === "" || n.value === prevValue;
     if (indexMatch && valueMatch) return;
     let cause: string;
