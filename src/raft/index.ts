@@ -6,7 +6,7 @@ export { RawNode, type Ready, type SoftState } from "./rawnode";
 export { TRANSFER_CONTEXT, type ProposeRejection, type ProposeResult } from "./raft";
 export type { RaftOptions } from "./options";
 export { MemoryStorage, bootstrap, emptySnapshot, type Storage, type StorageWriter } from "./storage";
-export { applyChange, decodeConfigEntry, isMember, isVoter, quorum } from "./config";
+export { applyChange, decodeConfigEntry, isMember, isVoter, members, quorum } from "./config";
 export { seededRandom, type Random } from "./random";
 export { NO_NODE } from "./types";
 export type {

@@ -1,0 +1,48 @@
+/**
+ * Seeded simulation runs of the Raft core (see sim/cluster.ts for what each
+ * run does and checks). RAFT_SEED=<n> replays one schedule verbosely;
+ * RAFT_SOAK=1 runs many more and longer schedules.
+ */
+import { describe, expect, it } from "vitest";
+import { Simulation } from "./sim/cluster";
+
+const SOAK = process.env.RAFT_SOAK === "1";
+const ONLY_SEED = process.env.RAFT_SEED === undefined ? undefined : Number(process.env.RAFT_SEED);
+const THIS_FILE = "test/raft/simulation.test.ts";
+
+/** Seeds [first, first + count), split into groups so progress shows and failures stay local. */
+const GROUPS = SOAK ? 40 : 10;
+const PER_GROUP = SOAK ? 1000 : 150;
+
+function runSeed(seed: number, verbose = false) {
+  const sim = new Simulation({
+    seed,
+    nodes: seed % 3 === 0 ? 5 : 3,
+    faultyTime: SOAK ? 6000 : 2000,
+    settleTime: 2000,
+    verbose,
+  });
+  try {
+    return sim.run();
+  } catch (error) {
+    const replay = `RAFT_SEED=${seed}${SOAK ? " RAFT_SOAK=1" : ""} npx vitest run --project unit ${THIS_FILE}`;
+    throw new Error(`simulation seed ${seed} failed; replay with:\n  ${replay}\n${(error as Error).message}`, { cause: error });
+  }
+}
+
+describe("raft simulation", () => {
+  if (ONLY_SEED !== undefined) {
+    it(`seed ${ONLY_SEED}`, () => {
+      const stats = runSeed(ONLY_SEED, true);
+      console.log(JSON.stringify(stats));
+    });
+    return;
+  }
+  for (let g = 0; g < GROUPS; g++) {
+    it(`seeds ${g * PER_GROUP}..${(g + 1) * PER_GROUP - 1}`, () => {
+      let operations = 0;
+      for (let seed = g * PER_GROUP; seed < (g + 1) * PER_GROUP; seed++) operations += runSeed(seed).operations;
+      expect(operations).toBeGreaterThan(PER_GROUP);
+    }, 600_000);
+  }
+});
