@@ -32,7 +32,7 @@ export type Step = StepCommon &
   (
     | { kind: "req"; req: Req; ttl?: "exact" | "fuzzy"; shape?: Shape }
     | { kind: "watch"; handle: string; req: Req }
-    | { kind: "await"; handle: string; timeoutMs: number }
+    | { kind: "await"; handle: string; timeoutMs: number; shape?: Shape }
     | { kind: "pending"; handle: string; ms: number }
     | { kind: "lines"; handle: string; n: number; timeoutMs: number }
     | { kind: "sleep"; ms: number }
@@ -57,7 +57,7 @@ export const PUT = (path: string, form?: Req["form"], o?: ReqOpts) => mk("PUT", 
 export const POST = (path: string, form?: Req["form"], o?: ReqOpts) => mk("POST", path, form, o);
 export const REQ = (method: string, path: string, o?: ReqOpts & { form?: Req["form"] }) => mk(method, path, o?.form, o);
 export const watch = (handle: string, path: string, note?: string): Step => ({ kind: "watch", handle, req: { method: "GET", path }, note });
-export const awaitWatch = (handle: string, timeoutMs = 10_000, note?: string): Step => ({ kind: "await", handle, timeoutMs, note });
+export const awaitWatch = (handle: string, timeoutMs = 10_000, note?: string, shape?: Shape): Step => ({ kind: "await", handle, timeoutMs, note, shape });
 export const pending = (handle: string, ms = 700, note?: string): Step => ({ kind: "pending", handle, ms, note });
 export const streamLines = (handle: string, n: number, timeoutMs = 10_000): Step => ({ kind: "lines", handle, n, timeoutMs });
 export const sleep = (ms: number, note?: string): Step => ({ kind: "sleep", ms, note });
@@ -139,11 +139,16 @@ interface StepInfo {
   hasPrevIndex: boolean;
   /** prevIndex was written relative to the base ({idx:N}), so it is compared as an offset too. */
   relativePrevIndex: boolean;
+  /** waitIndex was written relative to the base; otherwise a 401 cause shows it literally. */
+  relativeWaitIndex: boolean;
 }
 
 function normCause(code: number, cause: string, t: TargetCtx, info: StepInfo): string {
   if (code === 401) {
-    return cause.replace(/\[(\d+)\/(\d+)\]$/, (_m, a: string, b: string) => `[${offset(Number(a), t)}/${offset(Number(b), t)}]`);
+    return cause.replace(
+      /\[(\d+)\/(\d+)\]$/,
+      (_m, a: string, b: string) => `[${offset(Number(a), t)}/${info.relativeWaitIndex ? offset(Number(b), t) : b}]`,
+    );
   }
   if (code === 101) {
     // "[v != v] [i != i]": the last group is the index comparison when it
@@ -249,6 +254,12 @@ function responseView(res: RawResponse, t: TargetCtx, info: StepInfo, o: { head?
 
 // -------------------------------------------------------------- shape helpers
 
+/** Rewrites the raw text of every string value (e.g. to hide which of many
+ * concurrently written keys got a given index). */
+export function replaceInStrings(re: RegExp, replacement: string): Shape {
+  return (node) => mapStrings(node, (raw) => raw.replace(re, replacement));
+}
+
 /** Replaces every scalar by its JSON type, except under the listed keys. */
 export function shapeOnly(...exactKeys: string[]): Shape {
   const go = (n: JNode, key: string | undefined): JNode => {
@@ -317,7 +328,7 @@ async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function runStep(step: Step, t: TargetCtx): Promise<View | string> {
-  const info: StepInfo = { hasPrevIndex: false, relativePrevIndex: false };
+  const info: StepInfo = { hasPrevIndex: false, relativePrevIndex: false, relativeWaitIndex: false };
   switch (step.kind) {
     case "req": {
       const r = step.req;
@@ -328,6 +339,7 @@ async function runStep(step: Step, t: TargetCtx): Promise<View | string> {
       const pi = fromBody ?? fromQuery ?? "";
       info.hasPrevIndex = pi !== "" && pi !== "0";
       info.relativePrevIndex = pi.startsWith("{idx:");
+      info.relativeWaitIndex = /waitIndex=\{idx:/.test(r.path);
       const res = await send(t.url, toRaw(r, t));
       return responseView(res, t, info, { head: r.method === "HEAD", shape: step.shape });
     }
@@ -348,7 +360,7 @@ async function runStep(step: Step, t: TargetCtx): Promise<View | string> {
       const w = t.watches.get(step.handle);
       if (!w) throw new Error(`no watch ${step.handle}`);
       const res = await withTimeout(w.response, step.timeoutMs, `watch ${step.handle}`);
-      return responseView(res, t, info, { framing: true });
+      return responseView(res, t, info, { framing: true, shape: step.shape });
     }
     case "pending": {
       const w = t.watches.get(step.handle);
