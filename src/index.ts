@@ -2,4 +2,5 @@
 import { app } from "./http/app.ts";
 
 export { Replica } from "./replica/replica.ts";
+export { DiscoveryRateLimiter } from "./discovery/rate-limiter.ts";
 export default app;

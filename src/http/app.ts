@@ -10,9 +10,15 @@ import { clusterId } from "../replica/identity.ts";
 import { CORS_HEADERS, cleanURLPath, notFound, redirectToClean } from "./go-http.ts";
 import { handleKeys } from "./keys-routes.ts";
 import { clusterRoutes } from "./cluster-routes.ts";
+import { discoveryRoutes } from "../discovery/routes.ts";
 
 export interface Env {
   REPLICA: DurableObjectNamespace;
+  /** The discovery service's /new rate limiter, one object per client address. */
+  DISCOVERY_LIMITER: DurableObjectNamespace;
+  DISCOVERY_BASE_URL?: string;
+  DISCOVERY_TOKEN_TTL_SECONDS?: string;
+  DISCOVERY_NEW_PER_MINUTE?: string;
 }
 
 /** What the router calls on a replica over Durable Object RPC. */
@@ -59,6 +65,8 @@ function keysFor(request: Request, env: Env): Promise<Response> {
 }
 
 app.route("/", clusterRoutes((env) => replicaStub(env, DEFAULT_CLUSTER)));
+
+app.route("/", discoveryRoutes(replicaStub));
 
 app.notFound(() => notFound());
 app.onError((err) => {

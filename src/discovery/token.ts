@@ -1,0 +1,34 @@
+/**
+ * Discovery tokens: 128 random bits as 32 lowercase hex characters (what
+ * discovery.etcd.io hands out), where each token lives, and its key in the
+ * v2 store.
+ */
+
+/** A token as a path segment; anything else is not a discovery route. */
+export const TOKEN_PATTERN = "[0-9a-f]{32}";
+const TOKEN_RE = new RegExp(`^${TOKEN_PATTERN}$`);
+
+/** The v2 directory that holds every token, as on the old discovery.etcd.io. */
+export const REGISTRY_DIR = "/_etcd/registry";
+
+export function newToken(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export function isToken(s: string): boolean {
+  return TOKEN_RE.test(s);
+}
+
+/**
+ * The replica (cluster name) that holds a token. Tokens are uniformly random,
+ * so their first hex digit spreads them evenly over 16 replicas and no single
+ * Durable Object carries every token's registrations and watches.
+ */
+export function shardFor(token: string): string {
+  return `discovery-${token[0]}`;
+}
+
+export function registryPath(token: string): string {
+  return `${REGISTRY_DIR}/${token}`;
+}
