@@ -1,0 +1,55 @@
+/** Drives the real Worker (router + Replica Durable Object + SQLite) over HTTP. */
+import { exports } from "cloudflare:workers";
+import { clusterId } from "../../src/replica/identity.ts";
+
+export const ORIGIN = "http://127.0.0.1";
+export const CID = clusterId("default");
+export const FORM = { "Content-Type": "application/x-www-form-urlencoded" };
+export const CORS = {
+  "access-control-allow-headers": "accept, content-type, authorization",
+  "access-control-allow-methods": "POST, GET, OPTIONS, PUT, DELETE",
+  "access-control-allow-origin": "*",
+};
+
+export function call(path: string, init: RequestInit = {}): Promise<Response> {
+  return exports.default.fetch(path.startsWith("http") ? path : ORIGIN + path, init);
+}
+
+/** A form-encoded write (the body is a form, as etcdctl and python-etcd send it). */
+export function write(method: "PUT" | "POST", path: string, form = ""): Promise<Response> {
+  return call(path, { method, body: form, headers: FORM });
+}
+
+export function headersOf(res: Response): Record<string, string> {
+  return Object.fromEntries([...res.headers]);
+}
+
+/** The store's current index and the raft index, from a GET of the root. */
+export async function position(): Promise<{ index: number; raft: number }> {
+  const r = await call("/v2/keys/");
+  await r.text();
+  return { index: Number(r.headers.get("x-etcd-index")), raft: Number(r.headers.get("x-raft-index")) };
+}
+
+/** Headers of a successful /v2/keys answer. */
+export function okHeaders(index: number, raft: number): Record<string, string> {
+  return {
+    ...CORS,
+    "content-type": "application/json",
+    "x-etcd-cluster-id": CID,
+    "x-etcd-index": String(index),
+    "x-raft-index": String(raft),
+    "x-raft-term": "1",
+  };
+}
+
+/** Headers of a /v2/keys error: no X-Raft-* headers. */
+export function errorHeaders(index: number): Record<string, string> {
+  return { ...CORS, "content-type": "application/json", "x-etcd-cluster-id": CID, "x-etcd-index": String(index) };
+}
+
+export async function storeStats(): Promise<Record<string, number>> {
+  return (await call("/v2/stats/store")).json();
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
