@@ -1,0 +1,121 @@
+/** Watches through the real Worker and Durable Object: one-shot, history, recursive, stream, client abort. */
+import { describe, expect, it } from "vitest";
+import { call, headersOf, okHeaders, position, sleep, storeStats, write } from "./helpers.ts";
+
+/** Reads newline-terminated lines from a streaming body until `n` arrived. */
+async function readLines(body: ReadableStream<Uint8Array>, n: number): Promise<string[]> {
+  const reader = body.getReader();
+  const dec = new TextDecoder();
+  let buf = "";
+  while (buf.split("\n").length - 1 < n) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buf += dec.decode(value, { stream: true });
+  }
+  await reader.cancel();
+  return buf.split("\n").slice(0, n);
+}
+
+describe("watch", () => {
+  it("answers with headers first (index at registration), then the next event, then ends", async () => {
+    const { index: b, raft: r } = await position();
+    const res = await call("/v2/keys/w1/foo?wait=true");
+    // the headers arrived before any write happened
+    expect(res.status).toBe(200);
+    expect(headersOf(res)).toEqual(okHeaders(b, r));
+    await write("PUT", "/v2/keys/w1/other", "value=x"); // b+1, not watched
+    await write("PUT", "/v2/keys/w1/foo", "value=bar"); // b+2
+    expect(await res.text()).toBe(
+      `{"action":"set","node":{"key":"/w1/foo","value":"bar","modifiedIndex":${b + 2},"createdIndex":${b + 2}}}\n`,
+    );
+  });
+
+  it("answers from history for a past waitIndex; recursive watches see children", async () => {
+    const { index: b } = await position();
+    await write("PUT", "/v2/keys/w2/a/x", "value=1"); // b+1
+    await write("PUT", "/v2/keys/w2/b", "value=2"); // b+2
+    let res = await call(`/v2/keys/w2/b?wait=true&waitIndex=${b + 1}`);
+    expect(res.headers.get("x-etcd-index")).toBe(String(b + 2));
+    expect(await res.text()).toBe(
+      `{"action":"set","node":{"key":"/w2/b","value":"2","modifiedIndex":${b + 2},"createdIndex":${b + 2}}}\n`,
+    );
+    res = await call(`/v2/keys/w2?wait=true&recursive=true&waitIndex=${b + 1}`);
+    expect(JSON.parse(await res.text()).node.key).toBe("/w2/a/x");
+    // live, recursive, hidden children filtered
+    res = await call("/v2/keys/w2?wait=true&recursive=true");
+    await write("PUT", "/v2/keys/w2/_hidden", "value=h"); // b+3
+    await (await call("/v2/keys/w2/a?recursive=true", { method: "DELETE" })).text(); // b+4
+    expect(await res.text()).toBe(
+      `{"action":"delete","node":{"key":"/w2/a","dir":true,"modifiedIndex":${b + 4},"createdIndex":${b + 1}},` +
+        `"prevNode":{"key":"/w2/a","dir":true,"modifiedIndex":${b + 1},"createdIndex":${b + 1}}}\n`,
+    );
+  });
+
+  it("a watcher on a child gets the event of its deleted directory", async () => {
+    await write("PUT", "/v2/keys/w3/dir/key", "value=v");
+    const { index: b } = await position();
+    const res = await call("/v2/keys/w3/dir/key?wait=true");
+    await call("/v2/keys/w3/dir?recursive=true", { method: "DELETE" });
+    const ev = JSON.parse(await res.text());
+    expect(ev.action).toBe("delete");
+    expect(ev.node).toEqual({ key: "/w3/dir", dir: true, modifiedIndex: b + 1, createdIndex: b });
+  });
+
+  it("stream=true delivers each event as its own line", async () => {
+    const { index: b } = await position();
+    const res = await call("/v2/keys/w4/s?wait=true&stream=true");
+    expect(res.status).toBe(200);
+    await write("PUT", "/v2/keys/w4/s", "value=1");
+    await write("PUT", "/v2/keys/w4/s", "value=2");
+    const lines = await readLines(res.body!, 2);
+    expect(lines).toEqual([
+      `{"action":"set","node":{"key":"/w4/s","value":"1","modifiedIndex":${b + 1},"createdIndex":${b + 1}}}`,
+      `{"action":"set","node":{"key":"/w4/s","value":"2","modifiedIndex":${b + 2},"createdIndex":${b + 2}},` +
+        `"prevNode":{"key":"/w4/s","value":"1","modifiedIndex":${b + 1},"createdIndex":${b + 1}}}`,
+    ]);
+  });
+
+  it("counts registered watchers in /v2/stats/store and drops a one-shot watcher after its event", async () => {
+    const w0 = (await storeStats()).watchers;
+    const res = await call("/v2/keys/w5/k?wait=true");
+    expect((await storeStats()).watchers).toBe(w0 + 1);
+    await write("PUT", "/v2/keys/w5/k", "value=v");
+    await res.text();
+    expect((await storeStats()).watchers).toBe(w0);
+  });
+});
+
+describe("client abort", () => {
+  it("a cancelled stream watcher is dropped no later than its next event", async () => {
+    const w0 = (await storeStats()).watchers;
+    const res = await call("/v2/keys/abort/s?wait=true&stream=true");
+    expect((await storeStats()).watchers).toBe(w0 + 1);
+    await res.body!.cancel();
+    await write("PUT", "/v2/keys/abort/s", "value=v");
+    await sleep(50);
+    await write("PUT", "/v2/keys/abort/s", "value=w");
+    expect((await storeStats()).watchers).toBe(w0);
+  });
+
+  // FINDING (reported, not fixed here): in workerd the abort does not reach the
+  // replica, so an aborted watch stays counted in /v2/stats/store "watchers"
+  // until the next event on its key (observed: still 1 after 2 s, 0 right after
+  // a write to the key). etcd removes the watcher when the client disconnects
+  // (reference §4.12). Enable this test once that is fixed.
+  it.skip("an aborted watch stops counting in /v2/stats/store watchers", async () => {
+    const w0 = (await storeStats()).watchers;
+    const ac = new AbortController();
+    const res = await call("/v2/keys/abort/k?wait=true", { signal: ac.signal });
+    expect(res.status).toBe(200);
+    expect((await storeStats()).watchers).toBe(w0 + 1);
+    await sleep(200);
+    ac.abort();
+    await res.body?.cancel().catch(() => {});
+    let now = w0 + 1;
+    for (let i = 0; i < 20 && now !== w0; i++) {
+      await sleep(50);
+      now = (await storeStats()).watchers;
+    }
+    expect(now).toBe(w0);
+  });
+});
