@@ -9,7 +9,6 @@ describe("event history", () => {
       // 1010 writes (16 in flight at a time, to stay fast) push the first
       // ones out of the 1000-event window.
       bulk(1010, 16, (i) => ({ method: "PUT", path: `/v2/keys{p}/k${i}`, form: { value: String(i) } })),
-      GET("/v2/keys{p}/k0"),
       GET("/v2/keys{p}?wait=true&recursive=true&waitIndex={idx:1}", {
         note: "401, HTTP 400, cause [oldest/requested] compared as offsets",
       }),
