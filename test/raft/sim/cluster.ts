@@ -130,7 +130,7 @@ export class Simulation {
     this.dropRate = r() * 0.1;
     this.dupRate = r() * 0.05;
     this.nemesisRate = 1 / (80 + r() * 300);
-    this.crashInReadyRate = r() < 0.5 ? 0 : 0.002;
+    this.crashInReadyRate = [0, 0.005, 0.02][Math.floor(r() * 3)];
     this.membership = r() < 0.5;
     this.compactAfter = 4 + Math.floor(r() * 40);
     const features = r();
@@ -411,8 +411,11 @@ export class Simulation {
   private nemesis(): void {
     const roll = this.rng();
     if (roll < 0.2) {
+      // Crashing leaders is what exercises the recovery paths (Figure 8).
+      const leader = this.rng() < 0.5 ? this.currentLeader() : undefined;
       const live = [...this.nodes.values()].filter((n) => n.node);
-      if (live.length > 0) this.crash(live[Math.floor(this.rng() * live.length)], "(nemesis)");
+      const victim = leader ?? live[Math.floor(this.rng() * live.length)];
+      if (victim) this.crash(victim, "(nemesis)");
     } else if (roll < 0.4) {
       this.partition = new Map();
       for (const id of this.nodes.keys()) this.partition.set(id, this.rng() < 0.5 ? 0 : 1);
