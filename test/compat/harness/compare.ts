@@ -272,7 +272,7 @@ export function shapeOnly(...exactKeys: string[]): Shape {
         n.items = n.items.map((i) => go(i, key));
         return n;
       case "str":
-        return sym(n.raw === '"<self>"' ? n.raw : RFC3339_ANY.test(n.raw) ? "<time>" : "<string>");
+        return sym(RFC3339_ANY.test(n.raw) ? "<time>" : "<string>");
       case "num":
         return sym("<number>");
       case "lit":
