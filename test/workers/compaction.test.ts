@@ -12,7 +12,7 @@ import type { Replica } from "../../src/replica/replica.ts";
 import { SNAPSHOT_EVERY } from "../../src/replica/storage.ts";
 import { call, position, write } from "./helpers.ts";
 
-const stub = () => env.REPLICA.getByName("default");
+const stub = () => (env as unknown as { REPLICA: DurableObjectNamespace }).REPLICA.getByName("default");
 
 const sql = <T>(query: string) =>
   runInDurableObject(stub(), (_i, ctx) => ctx.storage.sql.exec(query).toArray() as T[]);
@@ -29,7 +29,7 @@ it("folds the log into a snapshot and restores everything after a restart", { ti
 
   // the bulk applied directly on the replica (same code path as HTTP, minus the router)
   const bulk = SNAPSHOT_EVERY - 5;
-  await runInDurableObject(stub(), async (instance: Replica) => {
+  await runInDurableObject(stub() as DurableObjectStub<Replica>, async (instance: Replica) => {
     for (let i = 0; i < bulk; i++) {
       const r = await instance.keys(parseKeysRequest("PUT", `/c/k/${i % 200}`, new Map([["value", [`v${i}`]]])));
       if (r.status !== 201 && r.status !== 200) throw new Error(`write ${i}: ${r.status} ${r.body}`);

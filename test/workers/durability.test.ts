@@ -4,7 +4,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { call, position, sleep, storeStats, write } from "./helpers.ts";
 
-const stub = () => env.REPLICA.getByName("default");
+const stub = () => (env as unknown as { REPLICA: DurableObjectNamespace }).REPLICA.getByName("default");
 
 describe("TTL expiry with no request", () => {
   it("the alarm removes a ttl=1 key and wakes its watcher with the exact expire event", async () => {

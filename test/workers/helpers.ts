@@ -12,7 +12,7 @@ export const CORS = {
 };
 
 export function call(path: string, init: RequestInit = {}): Promise<Response> {
-  return exports.default.fetch(path.startsWith("http") ? path : ORIGIN + path, init);
+  return (exports as unknown as { default: Fetcher }).default.fetch(path.startsWith("http") ? path : ORIGIN + path, init);
 }
 
 /** A form-encoded write (the body is a form, as etcdctl and python-etcd send it). */
