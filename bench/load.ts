@@ -1,0 +1,243 @@
+// The load generator: a closed loop of N clients, each with one request in
+// flight at a time over keep-alive node:http sockets (one per client), a
+// latency histogram, and an RSS sampler for the server processes. The same
+// code drives every target.
+import * as http from "node:http";
+import { rssBytes } from "./targets.ts";
+
+// ---------------------------------------------------------------- histogram
+
+/** Log-bucketed latency histogram: ~1% resolution from 1 µs to hours. */
+export class Histogram {
+  private readonly buckets = new Map<number, number>();
+  count = 0;
+  max = 0;
+  private static readonly base = Math.log(1.01);
+
+  record(ms: number): void {
+    const us = Math.max(1, ms * 1000);
+    const b = Math.floor(Math.log(us) / Histogram.base);
+    this.buckets.set(b, (this.buckets.get(b) ?? 0) + 1);
+    this.count++;
+    if (ms > this.max) this.max = ms;
+  }
+
+  /** The q-quantile in ms (0 < q <= 1); NaN when empty. */
+  quantile(q: number): number {
+    if (this.count === 0) return NaN;
+    const rank = Math.ceil(q * this.count);
+    let seen = 0;
+    for (const b of [...this.buckets.keys()].sort((a, c) => a - c)) {
+      seen += this.buckets.get(b)!;
+      if (seen >= rank) return Math.min(this.max, Math.exp((b + 0.5) * Histogram.base) / 1000);
+    }
+    return this.max;
+  }
+}
+
+// ------------------------------------------------------------------- http
+
+export interface Reply {
+  status: number;
+  body: string;
+}
+
+export interface Conn {
+  host: string;
+  port: number;
+  agent: http.Agent;
+}
+
+export function connect(host: string, port: number, sockets: number): Conn {
+  return { host, port, agent: new http.Agent({ keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets }) };
+}
+
+/** One request; rejects on transport errors and after `timeoutMs`. */
+export function send(c: Conn, method: string, path: string, form?: string, timeoutMs = 30_000): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string | number> = {};
+    if (form !== undefined) {
+      headers["content-type"] = "application/x-www-form-urlencoded";
+      headers["content-length"] = Buffer.byteLength(form);
+    }
+    const req = http.request({ host: c.host, port: c.port, method, path, headers, agent: c.agent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (d: Buffer) => chunks.push(d));
+      res.on("end", () => {
+        clearTimeout(timer);
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") });
+      });
+      res.on("error", (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+    });
+    const timer = setTimeout(() => req.destroy(new Error(`timeout after ${timeoutMs} ms`)), timeoutMs);
+    req.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    req.end(form);
+  });
+}
+
+// -------------------------------------------------------------- closed loop
+
+/** What one operation ended as: success, an expected refusal (412 on CAS), or an error. */
+export type Outcome = "ok" | "expected" | "error";
+
+export interface LoopResult {
+  ok: number;
+  expected: number;
+  errors: number;
+  firstError?: string;
+  seconds: number;
+  hist: Histogram;
+}
+
+/**
+ * Runs `op` from `clients` concurrent clients, each waiting for its previous
+ * operation before starting the next, for warm-up + measure ms. Only
+ * operations started after the warm-up count.
+ */
+export async function closedLoop(clients: number, warmupMs: number, measureMs: number, op: (client: number, seq: number) => Promise<Outcome>): Promise<LoopResult> {
+  const r: LoopResult = { ok: 0, expected: 0, errors: 0, seconds: measureMs / 1000, hist: new Histogram() };
+  const start = performance.now();
+  const measureFrom = start + warmupMs;
+  const end = measureFrom + measureMs;
+  const worker = async (client: number) => {
+    for (let seq = 0; ; seq++) {
+      const t0 = performance.now();
+      if (t0 >= end) return;
+      let out: Outcome;
+      try {
+        out = await op(client, seq);
+      } catch (e) {
+        out = "error";
+        r.firstError ??= e instanceof Error ? e.message : String(e);
+        // Do not spin on a dead server.
+        await new Promise((res) => setTimeout(res, 10));
+      }
+      if (t0 < measureFrom) continue;
+      r.hist.record(performance.now() - t0);
+      r[out === "error" ? "errors" : out]++;
+    }
+  };
+  await Promise.all(Array.from({ length: clients }, (_, i) => worker(i)));
+  return r;
+}
+
+/**
+ * Runs up to `total` operations with `concurrency` in flight, starting no new
+ * one after `deadline` (performance.now() time); operations 0..started-1 ran.
+ */
+export async function bulk(total: number, concurrency: number, deadline: number, op: (i: number) => Promise<boolean>): Promise<{ started: number; failed: number }> {
+  let next = 0;
+  let failed = 0;
+  const worker = async () => {
+    while (next < total && performance.now() < deadline) {
+      const i = next++;
+      try {
+        if (!(await op(i))) failed++;
+      } catch {
+        failed++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, total) }, () => worker()));
+  return { started: next, failed };
+}
+
+// ------------------------------------------------------------------ watches
+
+export interface Watch {
+  /** Resolves true once the server sent the headers (the watch is registered). */
+  registered: Promise<boolean>;
+  /** Resolves with the completion time (performance.now()) or an error text. */
+  done: Promise<number | string>;
+  /** The settled value of `done`, once settled. */
+  result?: number | string;
+  abort(): void;
+}
+
+/** Opens one long-poll watch; both phases bounded by `timeoutMs` from now. */
+export function openWatch(c: Conn, path: string, timeoutMs: number): Watch {
+  let reg!: (v: boolean) => void;
+  let fin!: (v: number | string) => void;
+  const registered = new Promise<boolean>((r) => (reg = r));
+  const done = new Promise<number | string>((r) => (fin = r));
+  const req = http.request({ host: c.host, port: c.port, method: "GET", path, agent: c.agent }, (res) => {
+    const ok = res.statusCode === 200;
+    reg(ok);
+    let body = "";
+    res.on("data", (d: Buffer) => {
+      if (!ok && body.length < 200) body += d.toString("utf8");
+    });
+    res.on("end", () => fin(ok ? performance.now() : `HTTP ${res.statusCode} ${body.slice(0, 100).trim()}`));
+    res.on("error", (e) => fin(e.message));
+  });
+  const fail = (msg: string) => {
+    reg(false);
+    fin(msg);
+  };
+  const timer = setTimeout(() => {
+    fail("timeout");
+    req.destroy();
+  }, timeoutMs);
+  req.on("error", (e) => fail((e as NodeJS.ErrnoException).code ?? e.message));
+  req.end();
+  const w: Watch = {
+    registered,
+    done,
+    abort: () => {
+      fail("not answered in time");
+      req.destroy();
+    },
+  };
+  done.then((v) => {
+    clearTimeout(timer);
+    w.result = v;
+  });
+  return w;
+}
+
+// ---------------------------------------------------------------------- RSS
+
+/** Samples the summed RSS of the server processes every 200 ms and keeps the peak. */
+export class RssSampler {
+  peak = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly pids: () => number[];
+
+  constructor(pids: () => number[]) {
+    this.pids = pids;
+  }
+
+  now(): number {
+    return this.pids().reduce((s, p) => s + rssBytes(p), 0);
+  }
+
+  /** Starts a new peak window. */
+  reset(): void {
+    this.peak = this.now();
+    if (this.timer === undefined) {
+      this.timer = setInterval(() => {
+        const v = this.now();
+        if (v > this.peak) this.peak = v;
+      }, 200);
+      this.timer.unref();
+    }
+  }
+
+  /** The peak since reset(), including a final sample. */
+  read(): number {
+    const v = this.now();
+    if (v > this.peak) this.peak = v;
+    return this.peak;
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
