@@ -39,10 +39,6 @@ export class Inflights {
     return this.lastIndexes.length >= this.capacity;
   }
 
-  count(): number {
-    return this.lastIndexes.length;
-  }
-
   reset(): void {
     this.lastIndexes.length = 0;
   }
@@ -80,10 +76,8 @@ export class Progress {
   }
 
   becomeProbe(): void {
-    const wasSnapshot = this.transfer;
     this.resetState("probe");
-    // After a snapshot the follower holds everything up to its index.
-    this.next = wasSnapshot ? Math.max(this.match + 1, wasSnapshot.snapshot.meta.index + 1) : this.match + 1;
+    this.next = this.match + 1;
   }
 
   becomeReplicate(): void {

@@ -44,7 +44,11 @@ export interface StorageWriter {
   setHardState(hs: HardState): void;
   /** Replace everything with a snapshot received from the leader. */
   installSnapshot(snapshot: Snapshot): void;
-  /** Keep `snapshot` as the latest and drop entries up to its index. */
+  /**
+   * Keep `snapshot` as the latest and drop entries up to its index; ignore it
+   * if the stored snapshot is already as new (a snapshot from the leader may
+   * have been installed in the same Ready).
+   */
   compact(snapshot: Snapshot): void;
 }
 

@@ -33,6 +33,15 @@ function runSeed(seed: number, verbose = false) {
 }
 
 describe("raft simulation", () => {
+  it("replays a seed exactly", () => {
+    const run = () => {
+      const sim = new Simulation({ seed: 42, nodes: 5, faultyTime: 2000, settleTime: 2000 });
+      sim.run();
+      return sim.fingerprint();
+    };
+    expect(run()).toBe(run());
+  });
+
   if (ONLY_SEED !== undefined) {
     it(`seed ${ONLY_SEED}`, () => {
       const stats = runSeed(ONLY_SEED, true);

@@ -119,6 +119,7 @@ export class Simulation {
   private readonly compactAfter: number;
   private readonly raftOptions: Omit<RaftOptions, "id" | "seed">;
   private faulty = true;
+  private readonly description: string;
   private nodeCounter = 0;
 
   readonly stats: SimStats = { operations: 0, committed: 0, leaders: 0, crashes: 0, configChanges: 0, snapshotsInstalled: 0 };
@@ -143,6 +144,7 @@ export class Simulation {
       preVote: features < 0.8 || r() < 0.5,
       checkQuorum: features < 0.8 || r() < 0.5,
     };
+    this.description = this.describeSettings();
     const founders: NodeId[] = [];
     for (let k = 0; k < params.nodes; k++) founders.push(`n${++this.nodeCounter}`);
     for (const id of founders) {
@@ -155,7 +157,18 @@ export class Simulation {
     }
   }
 
+  /** A digest of everything committed and observed, to prove runs replay exactly. */
+  fingerprint(): string {
+    const committed = [...this.committed.values()].map((e) => `${e.index}:${e.term}`).join(",");
+    return `${committed}|${JSON.stringify(this.history)}|${JSON.stringify(this.stats)}`;
+  }
+
+  /** The schedule's fault settings (as drawn from the seed, before the final heal). */
   describe(): string {
+    return this.description;
+  }
+
+  private describeSettings(): string {
     return JSON.stringify({
       nodes: this.params.nodes,
       maxDelay: this.maxDelay,
@@ -262,8 +275,9 @@ export class Simulation {
       const n = this.nodes.get(m.to);
       if (!n?.node || !this.connected(m.from, m.to)) continue;
       if (this.params.verbose) this.log(`deliver ${describeMessage(m)}`);
-      // Messages cross a serialization boundary in production (DO RPC).
-      n.node.step(structuredClone(m));
+      // Messages cross a serialization boundary in production (DO RPC); a
+      // JSON round trip also proves they are plain data.
+      n.node.step(JSON.parse(JSON.stringify(m)) as Message);
       this.process(n);
     }
   }
