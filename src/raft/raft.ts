@@ -52,7 +52,8 @@ export type ProposeRejection =
   | "not-leader"
   | "transferring-leadership"
   | "config-change-pending"
-  | "invalid-config-change";
+  | "invalid-config-change"
+  | "learner-behind";
 
 export type ProposeResult =
   | { ok: true; index: number; term: number }
@@ -210,6 +211,23 @@ export class Raft {
     }
     if (!this.committedInCurrentTerm()) {
       return this.rejection("config-change-pending", "the new leader has not committed an entry of its term yet; retry shortly");
+    }
+    if (change.type === "addVoter" && !isVoter(this.config, change.node)) {
+      // A voter that has to catch up first could stall commits meanwhile
+      // (thesis §4.2.1), so new voters start as learners.
+      if (!this.config.learners.includes(change.node)) {
+        return this.rejection(
+          "invalid-config-change",
+          `${change.node} is not a learner; add it as a learner first and promote it once it has caught up`,
+        );
+      }
+      const match = this.progress.get(change.node)?.match ?? 0;
+      if (match < this.log.committed) {
+        return this.rejection(
+          "learner-behind",
+          `learner ${change.node} holds ${match} of ${this.log.committed} committed entries; promote it once it has caught up`,
+        );
+      }
     }
     const config = applyChange(this.config, change);
     if (typeof config === "string") return this.rejection("invalid-config-change", config);

@@ -44,6 +44,27 @@ describe("membership changes", () => {
     expect(c.node("n1").status().commit).toBe(5);
   });
 
+  it("promotes only learners, and only once they hold every committed entry", () => {
+    const c = new Cluster(["n1", "n2", "n3"], {}, ["n4"]);
+    c.elect("n1");
+    expect(c.node("n1").proposeConfigChange({ type: "addVoter", node: "n4" })).toMatchObject({
+      ok: false,
+      reason: "invalid-config-change",
+      message: "n4 is not a learner; add it as a learner first and promote it once it has caught up",
+    });
+    c.isolated.add("n4");
+    c.node("n1").proposeConfigChange({ type: "addLearner", node: "n4" });
+    c.deliverAll();
+    expect(c.node("n1").proposeConfigChange({ type: "addVoter", node: "n4" })).toMatchObject({
+      ok: false,
+      reason: "learner-behind",
+      message: "learner n4 holds 0 of 3 committed entries; promote it once it has caught up",
+    });
+    c.isolated.clear();
+    c.tickAll(2);
+    expect(c.node("n1").proposeConfigChange({ type: "addVoter", node: "n4" }).ok).toBe(true);
+  });
+
   it("allows one uncommitted change at a time, and none before the leader commits in its term", () => {
     const c = new Cluster(["n1", "n2", "n3"]);
     c.node("n1").campaign();
