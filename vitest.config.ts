@@ -14,10 +14,17 @@ export default defineConfig({
         },
       },
       {
-        plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.jsonc" } })],
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.jsonc" },
+            // Fault injection on, and snapshots often enough to test compaction quickly.
+            miniflare: { bindings: { DEBUG_FAULTS: "true", SNAPSHOT_EVERY: "200" } },
+          }),
+        ],
         test: {
           name: "workers",
           include: ["test/workers/**/*.test.ts"],
+          setupFiles: ["test/workers/setup.ts"],
         },
       },
     ],

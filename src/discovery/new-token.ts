@@ -11,7 +11,8 @@
 import { parseForm, type Params } from "../http/form.ts";
 import { methodNotAllowed, plainError, TEXT_PLAIN } from "../http/go-http.ts";
 import { parseKeysRequest } from "../http/keys-request.ts";
-import type { Env, ReplicaApi } from "../http/app.ts";
+import type { Env } from "../http/app.ts";
+import type { ClusterApi } from "../http/cluster-client.ts";
 import { clientAddress } from "./client-address.ts";
 import type { DiscoveryConfig } from "./config.ts";
 import type { RateLimiterApi } from "./rate-limiter.ts";
@@ -26,7 +27,7 @@ export const DEFAULT_SIZE = 3;
 export const MAX_SIZE = 1000;
 const NEW_METHODS = ["GET", "POST", "PUT"];
 
-export type StubFor = (env: Env, cluster: string) => ReplicaApi;
+export type StubFor = (env: Env, cluster: string) => ClusterApi;
 
 export async function handleNew(request: Request, env: Env, stubFor: StubFor, config: DiscoveryConfig): Promise<Response> {
   if (!NEW_METHODS.includes(request.method)) return methodNotAllowed(NEW_METHODS);
@@ -75,7 +76,7 @@ export function parseSize(params: Params): number | string {
  * member's createdIndex is at least 2 (etcd would send waitIndex=0 for 1).
  * A failure halfway leaves an empty directory that expires like any token.
  */
-async function createToken(stub: ReplicaApi, token: string, size: number, ttlSeconds: number): Promise<boolean> {
+async function createToken(stub: ClusterApi, token: string, size: number, ttlSeconds: number): Promise<boolean> {
   const dir = parseKeysRequest("PUT", registryPath(token), params({ dir: "true", ttl: String(ttlSeconds), prevExist: "false" }));
   if ((await stub.keys(dir)).status !== 201) return false;
   const sizeKey = parseKeysRequest("PUT", `${registryPath(token)}/_config/size`, params({ value: String(size), prevExist: "false" }));

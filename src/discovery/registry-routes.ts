@@ -29,10 +29,5 @@ export function handleRegistry(request: Request, env: Env, stubFor: StubFor, tok
   if (!allowed.includes(request.method)) return methodNotAllowed(allowed);
 
   const shard = shardFor(token);
-  const stub = stubFor(env, shard);
-  return handleKeys(request, registryPath(token) + rest, {
-    clusterId: clusterId(shard),
-    keys: (req) => stub.keys(req),
-    cancelWatch: (id) => stub.cancelWatch(id),
-  });
+  return handleKeys(request, registryPath(token) + rest, clusterId(shard), stubFor(env, shard));
 }

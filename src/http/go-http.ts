@@ -1,8 +1,11 @@
 /**
  * Responses shaped like Go's net/http ones that etcd clients see: plain-text
- * errors from http.Error, 301 redirects for uncleaned paths, and etcd 3.4's
- * CORS headers (sent on every response, since its default --cors is "*").
+ * errors from http.Error, 301 redirects for uncleaned paths, 400 for a path
+ * Go cannot parse, HEAD answers that announce the length of the body they
+ * drop, and etcd 3.4's CORS headers (sent on every response, since its
+ * default --cors is "*").
  */
+import type { MiddlewareHandler } from "hono";
 
 export const CORS_HEADERS: Record<string, string> = {
   "Access-Control-Allow-Headers": "accept, content-type, authorization",
@@ -44,8 +47,54 @@ export function cleanURLPath(p: string): string {
 /** ServeMux's answer to an uncleaned path: 301 to the cleaned one, query kept. */
 export function redirectToClean(method: string, cleaned: string, search: string): Response {
   const location = encodeURI(cleaned) + search;
-  const body = method === "GET" ? `<a href="${location.replace(/"/g, "&#34;")}">Moved Permanently</a>.\n\n` : null;
+  const body = method === "GET" ? `<a href="${htmlEscape(location)}">Moved Permanently</a>.\n\n` : null;
   const headers: Record<string, string> = { Location: location };
   if (body) headers["Content-Type"] = "text/html; charset=utf-8";
   return new Response(body, { status: 301, headers });
 }
+
+/** Go's html.EscapeString. */
+function htmlEscape(s: string): string {
+  const map: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;" };
+  return s.replace(/[&<>"']/g, (c) => map[c]);
+}
+
+/** What Go's server answers, before any handler, for a request line it cannot parse. */
+function badRequest(): Response {
+  return new Response("400 Bad Request", { status: 400, headers: { "Content-Type": TEXT_PLAIN, Connection: "close" } });
+}
+
+/** Go's URL path decoding, or null when an escape is malformed. */
+function decodePath(raw: string): string | null {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    // decodeURIComponent also refuses escapes of invalid UTF-8, which Go accepts.
+    return /%(?![0-9a-fA-F]{2})/.test(raw) ? null : raw;
+  }
+}
+
+/**
+ * The net/http behaviour around every handler: CORS headers and bare OPTIONS
+ * answers, 400 for malformed escapes, 301 for uncleaned paths, and HEAD
+ * answers without a body but with its Content-Length.
+ */
+export const goHTTP: MiddlewareHandler = async (c, next) => {
+  if (c.req.method === "OPTIONS") return new Response(null, { status: 200, headers: CORS_HEADERS });
+  const url = new URL(c.req.url);
+  const path = decodePath(url.pathname);
+  if (path === null) return badRequest();
+  const cleaned = cleanURLPath(path);
+  if (cleaned !== path) c.res = redirectToClean(c.req.method, cleaned, url.search);
+  else await next();
+  let res = c.res;
+  if (c.req.method === "HEAD" && res.body && !res.headers.has("Content-Length")) {
+    const length = (await res.arrayBuffer()).byteLength;
+    res = new Response(null, res);
+    res.headers.set("Content-Length", String(length));
+  } else {
+    res = new Response(res.body, res);
+  }
+  for (const [k, v] of Object.entries(CORS_HEADERS)) res.headers.set(k, v);
+  c.res = res;
+};

@@ -34,6 +34,8 @@ export interface KeysRequest {
   /** Seconds; null when absent or empty (no TTL). */
   ttl: number | null;
   noValueOnSuccess: boolean;
+  /** Set by a follower that passed the request on to its leader (at most one hop). */
+  forwarded?: boolean;
 }
 
 const BOOLS: Record<string, boolean> = {

@@ -20,32 +20,37 @@ const KEYS_METHODS: KeysMethod[] = ["HEAD", "GET", "PUT", "POST", "DELETE"];
 export const MAX_REQUEST_BYTES = 1.5 * 1024 * 1024;
 
 export interface KeysBackend {
-  clusterId: string;
   keys(req: KeysRequest): Promise<KeysReply>;
-  cancelWatch(id: number): Promise<void>;
+  cancelWatch(watch: { member: string; id: number }): Promise<void>;
 }
 
 /** `rawKeyPath` is the still-escaped URL path after "/v2/keys". */
-export async function handleKeys(request: Request, rawKeyPath: string, backend: KeysBackend): Promise<Response> {
+export async function handleKeys(
+  request: Request,
+  rawKeyPath: string,
+  clusterId: string,
+  backend: KeysBackend,
+): Promise<Response> {
   const method = request.method as KeysMethod;
   if (!KEYS_METHODS.includes(method)) return methodNotAllowed(KEYS_METHODS);
-  const clusterHeader = { "X-Etcd-Cluster-Id": backend.clusterId };
+  const clusterHeader = { "X-Etcd-Cluster-Id": clusterId };
 
   let req: KeysRequest;
   try {
     req = await readKeysRequest(request, method, rawKeyPath);
   } catch (err) {
     if (!(err instanceof V2Error)) throw err;
-    return keysResponse(method, { status: v2ErrorStatus(err.body.errorCode), body: goJSONLine(err.body), etcdIndex: 0, raft: null }, clusterHeader);
+    const reply = { status: v2ErrorStatus(err.body.errorCode), body: goJSONLine(err.body), etcdIndex: 0, raft: null };
+    return keysResponse(reply, clusterHeader);
   }
   const reply = await backend.keys(req);
-  if (reply.watchId !== undefined) {
+  const watch = reply.watch;
+  if (watch) {
     // Cancelling the response stream does not travel back over RPC, so a
-    // watch whose client disconnects is ended on the replica explicitly.
-    const id = reply.watchId;
-    request.signal.addEventListener("abort", () => void backend.cancelWatch(id).catch(() => {}));
+    // watch whose client disconnects is ended on its replica explicitly.
+    request.signal.addEventListener("abort", () => void backend.cancelWatch(watch).catch(() => {}));
   }
-  return keysResponse(method, reply, clusterHeader);
+  return keysResponse(reply, clusterHeader);
 }
 
 async function readKeysRequest(request: Request, method: KeysMethod, rawKeyPath: string): Promise<KeysRequest> {
@@ -75,7 +80,9 @@ async function readKeysRequest(request: Request, method: KeysMethod, rawKeyPath:
   return req;
 }
 
-function keysResponse(method: KeysMethod, reply: KeysReply, extra: Record<string, string>): Response {
+type ReplyParts = Pick<KeysReply, "status" | "body" | "etcdIndex" | "raft" | "stream">;
+
+function keysResponse(reply: ReplyParts, extra: Record<string, string>): Response {
   const headers: Record<string, string> = {
     "Content-Type": "application/json",
     ...extra,
@@ -85,11 +92,5 @@ function keysResponse(method: KeysMethod, reply: KeysReply, extra: Record<string
     headers["X-Raft-Index"] = String(reply.raft.index);
     headers["X-Raft-Term"] = String(reply.raft.term);
   }
-  if (reply.stream) return new Response(reply.stream, { status: reply.status, headers });
-  if (method === "HEAD") {
-    // HEAD runs as GET; the body is dropped but its length is still announced.
-    headers["Content-Length"] = String(new TextEncoder().encode(reply.body).byteLength);
-    return new Response(null, { status: reply.status, headers });
-  }
-  return new Response(reply.body, { status: reply.status, headers });
+  return new Response(reply.stream ?? reply.body, { status: reply.status, headers });
 }

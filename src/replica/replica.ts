@@ -1,24 +1,57 @@
 /**
- * The replica Durable Object: owns one cluster's v2 store, persists every
- * applied command in its SQLite storage, serves reads and watches, and uses
- * the DO alarm to expire TTL keys even when no request arrives.
+ * A replica: one Durable Object, one Raft member of one cluster. It drives the
+ * pure Raft core (src/raft) with SQLite storage, talks to its peers over DO
+ * RPC, and applies committed entries to the v2 store and the membership.
  *
- * Today a cluster is one replica; the store is driven only through commands
- * stamped with the proposer's clock, so that a Raft log can carry the same
- * commands between replicas later without changing the store.
+ * The Ready loop follows the persistence contract of src/raft/rawnode.ts:
+ * send the early messages, persist the Ready in one synchronous SQLite
+ * transaction, send the messages that promise durability, apply, advance.
+ * The Durable Object's output gate also holds every outgoing RPC and reply
+ * until the SQLite writes before it are durable, so nothing acknowledges what
+ * a crash could lose.
+ *
+ * Time: a timer ticks Raft while the object is in memory, and the alarm wakes
+ * the object again after an eviction (production evicts idle objects even
+ * with a timer pending). Only the leader expires TTL keys, by proposing an
+ * `expire` command stamped with its clock, so every replica removes the same
+ * keys at the same index.
+ *
+ * Every await lets other events in: after one, the code re-checks role and
+ * term before acting on what it learned.
  */
 import { DurableObject } from "cloudflare:workers";
+import { bootstrap, NO_NODE, RawNode, type Entry, type Message, type ReadState, type Role } from "../raft/index.ts";
+import type { Env } from "../http/app.ts";
 import { goJSONLine } from "../http/go-json.ts";
 import { keysOperation } from "../http/keys-dispatch.ts";
 import type { KeysRequest } from "../http/keys-request.ts";
 import type { Command } from "../store/command.ts";
-import { V2Error, v2ErrorStatus, type V2ErrorBody } from "../store/errors.ts";
+import { ErrorCode, V2Error, v2ErrorStatus, type V2ErrorBody } from "../store/errors.ts";
 import type { StoreStats } from "../store/stats.ts";
-import { Store } from "../store/store.ts";
+import type { ApplyResult } from "../store/store.ts";
 import type { Watcher } from "../store/watchers.ts";
-import { clusterId, memberId } from "./identity.ts";
-import { ReplicaStorage } from "./storage.ts";
-import type { Env } from "../http/app.ts";
+import { clusterId } from "./identity.ts";
+import { clusterSize, foundingMembers, nextMember, parseReplicaName, sortedMembers, type Member } from "./members.ts";
+import { SqliteRaftStorage } from "./raft-storage.ts";
+import { encodeCommand, encodeMemberUpdate, ReplicaState, type EntryResult } from "./state.ts";
+import { TimeoutError, Transport, withTimeout, type PeerStats, type PeerStub } from "./transport.ts";
+
+export const TICK_MS = 100;
+const ELECTION_TICKS = 10;
+/** How long a write or quorum read may wait to commit before etcd's "request timed out". */
+export const REQUEST_TIMEOUT_MS = 5000;
+/** How long a follower waits for a leader to appear before giving up on forwarding. */
+const LEADER_WAIT_MS = 3000;
+/** The alarm re-arms itself this often, to restart ticking after an eviction. */
+const WATCHDOG_MS = 5000;
+/** Applied entries between snapshots (SNAPSHOT_EVERY overrides it); the log is compacted up to each one. */
+export const DEFAULT_SNAPSHOT_EVERY = 10_000;
+const STREAM_BACKLOG_BYTES = 1 << 20;
+
+export interface RaftPosition {
+  index: number;
+  term: number;
+}
 
 /** The part of an answer that the HTTP layer turns into status, headers and body. */
 export interface KeysReply {
@@ -26,111 +59,400 @@ export interface KeysReply {
   /** The JSON body, newline included. Empty for a watch, whose body is `stream`. */
   body: string;
   etcdIndex: number;
-  /** Raft position for X-Raft-Index/X-Raft-Term; etcd omits both on errors. */
+  /** For X-Raft-Index/X-Raft-Term; etcd omits both on errors. */
   raft: RaftPosition | null;
   stream?: ReadableStream<Uint8Array>;
-  /** Names a live watch, so the router can end it when its client goes away. */
-  watchId?: number;
+  /** A live watch: the member holding it and its number there, to end it when the client leaves. */
+  watch?: { member: string; id: number };
+  /** The leader as this replica knows it, so the router can send the next request there. */
+  leader: string;
 }
 
-export interface RaftPosition {
-  index: number;
-  term: number;
-}
+export type ReplicaRole = "StateLeader" | "StateFollower" | "StateCandidate" | "StatePreCandidate";
 
-export interface MemberInfo {
+export interface ReplicaStatus {
   id: string;
   name: string;
   clusterId: string;
-  state: "StateLeader" | "StateFollower";
-  leaderId: string;
+  state: ReplicaRole;
+  leader: string;
   startTime: number;
+  leaderSince: number;
   raft: RaftPosition;
+  members: Member[];
+  removed: string[];
+  recvAppends: number;
+  sendAppends: number;
 }
 
-const MEMBER_NAME = "replica-0";
-// A stream watcher that falls this far behind its reader is closed, as etcd
-// closes a watcher whose 100-event buffer overflows.
-const STREAM_BACKLOG_BYTES = 1 << 20;
+export interface FollowerStats {
+  id: string;
+  success: number;
+  fail: number;
+  latencies: number[];
+}
+
+/** Answers of the members API, as plain data for the HTTP layer. */
+export type MemberChange = { ok: true; member?: Member } | { ok: false; status: number; message: string };
+
+interface Waiter<T> {
+  resolve(value: T): void;
+  reject(err: Error): void;
+}
+
+interface PendingProposal extends Waiter<EntryResult> {
+  term: number;
+}
+
+interface PendingRead extends Waiter<void> {
+  index: number | null;
+}
+
+/** A replica as its callers see it over RPC: every method returns a promise. */
+export type ReplicaStub = {
+  [K in
+    | "keys"
+    | "step"
+    | "cancelWatch"
+    | "status"
+    | "storeStats"
+    | "followerStats"
+    | "addMember"
+    | "removeMember"
+    | "updateMember"
+    | "crash"
+    | "isolateFrom"
+    | "logLength"]: Replica[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
+};
+
+/** A Raft-level failure that becomes etcd's error 300 ("Raft Internal Error"). */
+class RaftError extends Error {}
+
+const ROLE_NAMES: Record<Role, ReplicaRole> = {
+  leader: "StateLeader",
+  follower: "StateFollower",
+  candidate: "StateCandidate",
+  "pre-candidate": "StatePreCandidate",
+};
 
 export class Replica extends DurableObject<Env> {
-  private store!: Store;
-  private storage!: ReplicaStorage;
+  readonly cluster: string;
+  readonly id: string;
+  private storage!: SqliteRaftStorage;
+  private state!: ReplicaState;
+  private node!: RawNode;
+  private readonly transport: Transport;
+  private applied = 0;
+  private snapshotIndex = 0;
+  private role: Role = "follower";
+  private leader = NO_NODE;
+  /** When this replica learned of the current leader. */
+  private leaderSince = Date.now();
   private readonly startTime = Date.now();
-  private alarmAt: number | null = null;
-  private readonly cluster: string;
+  private recvAppends = 0;
+  private readonly proposals = new Map<number, PendingProposal>();
+  private readonly reads = new Map<string, PendingRead>();
   private readonly watches = new Map<number, Watcher>();
   private nextWatchId = 1;
+  private nextReadId = 1;
+  private readyQueued = false;
+  private ticker: ReturnType<typeof setInterval> | null = null;
+  private expiryInFlight = false;
+  private readonly snapshotEvery: number;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.cluster = ctx.id.name ?? "default";
+    const name = ctx.id.name;
+    if (!name) throw new Error("a replica must be reached by name (<cluster>/<member id>)");
+    ({ cluster: this.cluster, id: this.id } = parseReplicaName(name));
+    this.transport = new Transport((peer) => this.peerStub(peer));
+    this.snapshotEvery = Number(env.SNAPSHOT_EVERY ?? DEFAULT_SNAPSHOT_EVERY) || DEFAULT_SNAPSHOT_EVERY;
     ctx.blockConcurrencyWhile(async () => {
-      this.storage = new ReplicaStorage(ctx.storage.sql, (fn) => ctx.storage.transactionSync(fn));
-      this.store = this.storage.load();
-      await this.scheduleExpiry();
+      this.load();
+      await ctx.storage.setAlarm(Date.now() + WATCHDOG_MS);
     });
   }
 
-  /** Serves one parsed /v2/keys request. */
+  // ---- start-up ----
+
+  private load(): void {
+    const sql = this.ctx.storage.sql;
+    this.storage = new SqliteRaftStorage(sql);
+    sql.exec(`CREATE TABLE IF NOT EXISTS replica_fault (peer TEXT PRIMARY KEY)`);
+    for (const row of sql.exec<{ peer: string }>(`SELECT peer FROM replica_fault`)) this.transport.blocked.add(row.peer);
+
+    let campaignNow = false;
+    if (this.storage.lastIndex() === 0 && this.storage.hardState().term === 0) {
+      // A founding member starts with the founding config; a member added
+      // later starts empty and learns everything from the leader.
+      const founders = foundingMembers(this.cluster, clusterSize(this.env));
+      if (founders.some((m) => m.id === this.id)) {
+        this.ctx.storage.transactionSync(() => bootstrap(this.storage, founders.map((m) => m.id)));
+        // The first founder stands for election at once instead of waiting
+        // out an election timeout, so a new cluster answers sooner.
+        campaignNow = founders[0].id === this.id;
+      }
+    }
+    this.state = new ReplicaState(this.cluster);
+    const snapshot = this.storage.snapshot();
+    if (snapshot.data) this.state.restore(snapshot.data);
+    this.applied = this.snapshotIndex = snapshot.meta.index;
+    this.node = new RawNode(
+      { id: this.id, seed: crypto.getRandomValues(new Uint32Array(1))[0], electionTicks: ELECTION_TICKS, applied: this.applied },
+      this.storage,
+    );
+    if (campaignNow) this.node.campaign();
+    this.process();
+    this.startTicking();
+  }
+
+  private startTicking(): void {
+    if (this.ticker || this.isRemoved()) return;
+    this.ticker = setInterval(() => this.tick(), TICK_MS);
+  }
+
+  /** The watchdog: re-arms itself, and restarts ticking after an eviction. */
+  async alarm(): Promise<void> {
+    this.startTicking();
+    if (!this.isRemoved()) await this.ctx.storage.setAlarm(Date.now() + WATCHDOG_MS);
+  }
+
+  // ---- RPC: from peers ----
+
+  /** Delivers Raft messages from a peer. */
+  step(messages: Message[]): void {
+    for (const m of messages) {
+      if (!this.transport.accepts(m.from)) continue;
+      if (m.type === "append") this.recvAppends++;
+      this.node.step(m);
+    }
+    this.scheduleProcess();
+  }
+
+  // ---- RPC: from the router ----
+
   async keys(req: KeysRequest): Promise<KeysReply> {
-    const now = Date.now();
-    const op = keysOperation(req, now);
-    switch (op.kind) {
-      case "read":
-        return this.read(req, now);
-      case "watch":
-        return this.watch(req);
-      case "write":
-        return this.write(op.command, req.noValueOnSuccess);
+    const op = keysOperation(req, Date.now());
+    try {
+      if (op.kind === "read" && !op.quorum) return this.localRead(req);
+      if (op.kind === "watch") return this.watch(req);
+      if (this.role !== "leader") return await this.forward(req);
+      if (op.kind === "read") {
+        await this.confirmReadIndex();
+        return this.localRead(req);
+      }
+      if (op.kind === "write") return await this.write(op.command, req.noValueOnSuccess);
+      throw new Error("unreachable");
+    } catch (err) {
+      if (err instanceof RaftError) return this.errorReply({ errorCode: ErrorCode.RaftInternal, message: "Raft Internal Error", cause: err.message, index: 0 });
+      throw err;
     }
   }
 
-  /** Ends a watch whose client disconnected (stream cancellation does not cross RPC). */
   cancelWatch(id: number): void {
     const w = this.watches.get(id);
     if (!w) return;
     this.watches.delete(id);
-    this.store.unwatch(w);
+    this.state.store.unwatch(w);
   }
 
-  storeStats(): StoreStats {
-    return { ...this.store.stats };
-  }
-
-  member(): MemberInfo {
-    const id = memberId(this.cluster, MEMBER_NAME);
+  status(): ReplicaStatus {
+    const self = this.state.membership.members.find((m) => m.id === this.id);
     return {
-      id,
-      name: MEMBER_NAME,
+      id: this.id,
+      name: self?.name ?? "",
       clusterId: clusterId(this.cluster),
-      state: "StateLeader",
-      leaderId: id,
+      state: ROLE_NAMES[this.role],
+      leader: this.leader,
       startTime: this.startTime,
+      leaderSince: this.leaderSince,
       raft: this.raftPosition(),
+      members: sortedMembers(this.state.membership),
+      removed: this.state.membership.removed,
+      recvAppends: this.recvAppends,
+      sendAppends: this.transport.sentAppends,
     };
   }
 
-  /** Fires at the earliest TTL expiry: removes what has expired, then re-arms. */
-  async alarm(): Promise<void> {
-    this.alarmAt = null;
-    this.commit({ op: "expire", now: Date.now() });
-    await this.scheduleExpiry();
+  storeStats(): StoreStats {
+    return { ...this.state.store.stats };
   }
 
-  private read(req: KeysRequest, now: number): KeysReply {
-    try {
-      const event = this.store.get(req.path, req.recursive, req.sorted, now);
-      return { status: 200, body: goJSONLine(event), etcdIndex: this.store.index, raft: this.raftPosition() };
-    } catch (err) {
-      return errorReply(err);
+  /** Per-follower counts and latencies, or null when this replica is not the leader. */
+  followerStats(): FollowerStats[] | null {
+    if (this.role !== "leader") return null;
+    const stats = this.transport.stats();
+    return this.state.membership.members
+      .filter((m) => m.id !== this.id)
+      .map((m) => {
+        const s: PeerStats = stats.get(m.id) ?? { success: 0, fail: 0, latencies: [] };
+        return { id: m.id, success: s.success, fail: s.fail, latencies: [...s.latencies] };
+      });
+  }
+
+  /** POST /v2/members: the new member joins as a learner and is promoted once it has caught up. */
+  async addMember(peerURLs: string[]): Promise<MemberChange> {
+    if (this.role !== "leader") return this.leaderStub().addMember(peerURLs);
+    const taken = new Set(this.state.membership.members.flatMap((m) => m.peerURLs));
+    if (peerURLs.some((u) => taken.has(u))) return { ok: false, status: 409, message: "membership: peerURL exists" };
+    const { id, name } = nextMember(this.cluster, this.state.membership);
+    const context = JSON.stringify({ name, peerURLs });
+    await this.proposeConfigChange({ type: "addLearner", node: id, context });
+    return { ok: true, member: { id, name, peerURLs } };
+  }
+
+  /** DELETE /v2/members/<id>. A leader removing itself hands leadership over first. */
+  async removeMember(id: string): Promise<MemberChange> {
+    const missing = this.checkMember(id);
+    if (missing) return missing;
+    if (this.role !== "leader") return this.leaderStub().removeMember(id);
+    if (id === this.id) {
+      await this.handOverLeadership();
+      return this.leaderStub().removeMember(id);
+    }
+    await this.proposeConfigChange({ type: "removeNode", node: id });
+    return { ok: true };
+  }
+
+  /** PUT /v2/members/<id>: new peer URLs for a member. */
+  async updateMember(id: string, peerURLs: string[]): Promise<MemberChange> {
+    const missing = this.checkMember(id);
+    if (missing) return missing;
+    if (this.role !== "leader") return this.leaderStub().updateMember(id, peerURLs);
+    const taken = new Set(this.state.membership.members.filter((m) => m.id !== id).flatMap((m) => m.peerURLs));
+    if (peerURLs.some((u) => taken.has(u))) return { ok: false, status: 409, message: "membership: peerURL exists" };
+    await this.propose(encodeMemberUpdate({ id, peerURLs }));
+    return { ok: true };
+  }
+
+  // ---- RPC: fault injection (the router only exposes these with DEBUG_FAULTS) ----
+
+  /** Restarts this replica: memory is lost, storage is kept. */
+  crash(): void {
+    this.ctx.abort("crashed on request (fault injection)");
+  }
+
+  /** Cuts this replica off from `peers` (both directions), surviving crashes until healed. */
+  isolateFrom(peers: string[]): void {
+    const sql = this.ctx.storage.sql;
+    sql.exec(`DELETE FROM replica_fault`);
+    for (const p of peers) sql.exec(`INSERT INTO replica_fault (peer) VALUES (?)`, p);
+    this.transport.blocked = new Set(peers);
+  }
+
+  /** Rows in the Raft log (tests check that compaction keeps it short). */
+  logLength(): number {
+    return this.storage.entryCount();
+  }
+
+  // ---- the Ready loop ----
+
+  private tick(): void {
+    this.node.tick();
+    if (this.role === "leader") this.leaderDuties();
+    this.process();
+  }
+
+  private scheduleProcess(): void {
+    if (this.readyQueued) return;
+    this.readyQueued = true;
+    // A zero timer rather than a microtask, so that requests arriving together
+    // share one Ready: one SQLite transaction and one append per follower.
+    setTimeout(() => {
+      this.readyQueued = false;
+      this.process();
+    }, 0);
+  }
+
+  private process(): void {
+    while (this.node.hasReady()) {
+      const rd = this.node.ready();
+      if (rd.softState) this.roleChanged(rd.softState.role, rd.softState.leader);
+      this.transport.send(rd.messages);
+      this.ctx.storage.transactionSync(() => {
+        if (rd.snapshot) this.storage.installSnapshot(rd.snapshot);
+        this.storage.append(rd.entries);
+        if (rd.hardState) this.storage.setHardState(rd.hardState);
+        if (rd.compaction) this.storage.compact(rd.compaction);
+      });
+      this.transport.send(rd.messagesAfterPersist);
+      if (rd.snapshot) {
+        this.state.restore(rd.snapshot.data);
+        this.applied = this.snapshotIndex = rd.snapshot.meta.index;
+      }
+      if (rd.compaction) this.snapshotIndex = rd.compaction.meta.index;
+      for (const e of rd.committedEntries) this.applyEntry(e);
+      for (const rs of rd.readStates) this.readConfirmed(rs);
+      this.node.advance(rd);
+    }
+    this.serveReads();
+    this.maybeCompact();
+  }
+
+  private applyEntry(e: Entry): void {
+    const result = this.state.apply(e);
+    this.applied = e.index;
+    const waiter = this.proposals.get(e.index);
+    if (waiter) {
+      this.proposals.delete(e.index);
+      if (waiter.term === e.term) waiter.resolve(result);
+      else waiter.reject(new RaftError("etcdserver: request timed out, possibly due to previous leader failure"));
+    }
+    if (e.type === "config" && this.isRemoved()) this.stop();
+  }
+
+  private roleChanged(role: Role, leader: string): void {
+    if (leader !== this.leader) this.leaderSince = Date.now();
+    this.role = role;
+    this.leader = leader;
+  }
+
+  private maybeCompact(): void {
+    if (this.applied - this.snapshotIndex < this.snapshotEvery) return;
+    this.node.compact(this.applied, this.state.encode());
+    this.snapshotIndex = this.applied;
+    this.scheduleProcess();
+  }
+
+  /** On the leader, each tick: expire due TTL keys, promote learners that caught up. */
+  private leaderDuties(): void {
+    const now = Date.now();
+    const next = this.state.store.nextExpiry();
+    if (!this.expiryInFlight && next !== null && next <= now) {
+      this.expiryInFlight = true;
+      this.propose(encodeCommand({ op: "expire", now }))
+        .catch(() => {})
+        .finally(() => (this.expiryInFlight = false));
+    }
+    const status = this.node.status();
+    for (const learner of status.config.learners) {
+      const p = status.progress?.[learner];
+      if (p && p.match >= status.commit) {
+        this.proposeConfigChange({ type: "addVoter", node: learner }).catch(() => {});
+      }
     }
   }
 
+  private stop(): void {
+    if (this.ticker) clearInterval(this.ticker);
+    this.ticker = null;
+    void this.ctx.storage.deleteAlarm();
+  }
+
+  private isRemoved(): boolean {
+    return this.state?.membership.removed.includes(this.id) ?? false;
+  }
+
+  // ---- proposals and reads ----
+
   private async write(command: Command, noValueOnSuccess: boolean): Promise<KeysReply> {
-    const result = this.commit(command);
-    if (!result.ok) return errorBodyReply(result.error);
-    await this.scheduleExpiry();
+    const out = await this.propose(encodeCommand(command));
+    if (out.kind !== "store") throw new Error(`a store command applied as ${out.kind}`);
+    return this.writeReply(out.result, noValueOnSuccess);
+  }
+
+  private writeReply(result: ApplyResult, noValueOnSuccess: boolean): KeysReply {
+    if (!result.ok) return this.errorReply(result.error);
     const event = result.event;
     const created = event.action === "create" || (event.action === "set" && !event.prevNode);
     const quiet = noValueOnSuccess && ["set", "compareAndSwap", "create", "update"].includes(event.action);
@@ -139,18 +461,128 @@ export class Replica extends DurableObject<Env> {
       body: goJSONLine(quiet ? { action: event.action } : event),
       etcdIndex: result.index,
       raft: this.raftPosition(),
+      leader: this.leader,
     };
   }
 
-  /** Applies a command and, if it changed anything, logs it durably. */
-  private commit(command: Command) {
-    const before = this.store.index;
-    const result = this.store.apply(command);
-    if (result.ok && this.store.index !== before) {
-      this.storage.append(command);
-      this.storage.maybeSnapshot(this.store);
+  private propose(data: string): Promise<EntryResult> {
+    const r = this.node.propose(data);
+    if (!r.ok) return Promise.reject(new RaftError(`etcdserver: ${r.message}`));
+    return this.awaitEntry(r.index, r.term);
+  }
+
+  private async proposeConfigChange(change: Parameters<RawNode["proposeConfigChange"]>[0]): Promise<void> {
+    const r = this.node.proposeConfigChange(change);
+    if (!r.ok) throw new RaftError(`etcdserver: ${r.message}`);
+    await this.awaitEntry(r.index, r.term);
+  }
+
+  private awaitEntry(index: number, term: number): Promise<EntryResult> {
+    this.scheduleProcess();
+    return this.waitFor(this.proposals, index, { term } as PendingProposal);
+  }
+
+  /** ReadIndex (§6.4): resolves once this leader has confirmed it still leads and applied up to the read point. */
+  private confirmReadIndex(): Promise<void> {
+    const context = `${this.id}:${this.nextReadId++}`;
+    if (!this.node.readIndex(context)) return Promise.reject(new RaftError("etcdserver: no leader"));
+    this.scheduleProcess();
+    return this.waitFor(this.reads, context, { index: null } as PendingRead);
+  }
+
+  private readConfirmed(rs: ReadState): void {
+    const read = this.reads.get(rs.context);
+    if (read) read.index = rs.index;
+  }
+
+  private serveReads(): void {
+    for (const [context, read] of this.reads) {
+      if (read.index !== null && read.index <= this.applied) {
+        this.reads.delete(context);
+        read.resolve();
+      }
     }
-    return result;
+  }
+
+  /** Registers a waiter under `key`, failing it with etcd's timeout error if nothing resolves it in time. */
+  private waitFor<K, T, W extends Waiter<T>>(map: Map<K, W>, key: K, waiter: W): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        map.delete(key);
+        reject(new RaftError("etcdserver: request timed out"));
+      }, REQUEST_TIMEOUT_MS);
+      waiter.resolve = (v: T) => {
+        clearTimeout(timer);
+        resolve(v);
+      };
+      waiter.reject = (e: Error) => {
+        clearTimeout(timer);
+        reject(e);
+      };
+      map.set(key, waiter);
+    });
+  }
+
+  // ---- forwarding to the leader ----
+
+  private async forward(req: KeysRequest): Promise<KeysReply> {
+    if (req.forwarded) throw new RaftError("etcdserver: no leader");
+    await this.waitForLeader();
+    try {
+      return await withTimeout(this.leaderStub().keys({ ...req, forwarded: true }), REQUEST_TIMEOUT_MS + 1000);
+    } catch (err) {
+      if (err instanceof TimeoutError) throw new RaftError("etcdserver: request timed out");
+      throw new RaftError(`etcdserver: leader unreachable (${(err as Error).message})`);
+    }
+  }
+
+  private async waitForLeader(): Promise<void> {
+    const deadline = Date.now() + LEADER_WAIT_MS;
+    while (this.leader === NO_NODE || this.leader === this.id) {
+      if (this.role === "leader") return;
+      if (Date.now() > deadline) throw new RaftError("etcdserver: no leader");
+      await scheduler.wait(TICK_MS / 2);
+    }
+  }
+
+  private async handOverLeadership(): Promise<void> {
+    const status = this.node.status();
+    const candidates = status.config.voters.filter((v) => v !== this.id);
+    if (candidates.length === 0) throw new RaftError("etcdserver: cannot remove the only voting member");
+    const best = candidates.reduce((a, b) => ((status.progress?.[a]?.match ?? 0) >= (status.progress?.[b]?.match ?? 0) ? a : b));
+    this.node.transferLeadership(best);
+    this.scheduleProcess();
+    const deadline = Date.now() + LEADER_WAIT_MS;
+    while (this.role === "leader" || this.leader === NO_NODE || this.leader === this.id) {
+      if (Date.now() > deadline) throw new RaftError("etcdserver: leadership transfer timed out");
+      await scheduler.wait(TICK_MS / 2);
+    }
+  }
+
+  private leaderStub(): ReplicaStub {
+    return this.peerStub(this.leader) as unknown as ReplicaStub;
+  }
+
+  private peerStub(id: string): PeerStub {
+    return this.env.REPLICA.getByName(`${this.cluster}/${id}`) as unknown as PeerStub;
+  }
+
+  private checkMember(id: string): MemberChange | null {
+    if (this.state.membership.removed.includes(id)) return { ok: false, status: 410, message: `Member permanently removed: ${id}` };
+    if (!this.state.membership.members.some((m) => m.id === id)) return { ok: false, status: 404, message: `No such member: ${id}` };
+    return null;
+  }
+
+  // ---- local reads and watches ----
+
+  private localRead(req: KeysRequest): KeysReply {
+    try {
+      const event = this.state.store.get(req.path, req.recursive, req.sorted, Date.now());
+      return { status: 200, body: goJSONLine(event), etcdIndex: this.state.store.index, raft: this.raftPosition(), leader: this.leader };
+    } catch (err) {
+      if (err instanceof V2Error) return this.errorReply(err.body);
+      throw err;
+    }
   }
 
   private watch(req: KeysRequest): KeysReply {
@@ -166,7 +598,7 @@ export class Replica extends DurableObject<Env> {
       cancel: () => this.cancelWatch(id),
     });
     try {
-      watcher = this.store.watch(req.path, req.recursive, req.stream, req.waitIndex, (e) => {
+      watcher = this.state.store.watch(req.path, req.recursive, req.stream, req.waitIndex, (e) => {
         try {
           controller.enqueue(encoder.encode(goJSONLine(e.wire)));
         } catch {
@@ -186,31 +618,27 @@ export class Replica extends DurableObject<Env> {
         return true;
       });
     } catch (err) {
-      return errorReply(err);
+      if (err instanceof V2Error) return this.errorReply(err.body);
+      throw err;
     }
     if (!watcher.removed) this.watches.set(id, watcher);
-    return { status: 200, body: "", etcdIndex: watcher.startIndex, raft: this.raftPosition(), stream, watchId: id };
+    return {
+      status: 200,
+      body: "",
+      etcdIndex: watcher.startIndex,
+      raft: this.raftPosition(),
+      stream,
+      watch: { member: this.id, id },
+      leader: this.leader,
+    };
   }
 
   private raftPosition(): RaftPosition {
-    return { index: this.storage.lastSeq, term: 1 };
+    const s = this.node.status();
+    return { index: s.commit, term: s.term };
   }
 
-  /** Keeps the alarm at the earliest expiry (one storage write only when it moves). */
-  private async scheduleExpiry(): Promise<void> {
-    const next = this.store.nextExpiry();
-    if (next === this.alarmAt) return;
-    this.alarmAt = next;
-    if (next === null) await this.ctx.storage.deleteAlarm();
-    else await this.ctx.storage.setAlarm(next);
+  private errorReply(body: V2ErrorBody): KeysReply {
+    return { status: v2ErrorStatus(body.errorCode), body: goJSONLine(body), etcdIndex: body.index, raft: null, leader: this.leader };
   }
-}
-
-function errorReply(err: unknown): KeysReply {
-  if (!(err instanceof V2Error)) throw err;
-  return errorBodyReply(err.body);
-}
-
-function errorBodyReply(body: V2ErrorBody): KeysReply {
-  return { status: v2ErrorStatus(body.errorCode), body: goJSONLine(body), etcdIndex: body.index, raft: null };
 }

@@ -75,6 +75,12 @@ export class Store {
     this.stats.watchers = this.hub.count;
   }
 
+  /** Keeps the live watchers of the store this one replaces. */
+  adoptWatchers(previous: WatcherHub): void {
+    this.hub.adopt(previous);
+    this.stats.watchers = this.hub.count;
+  }
+
   /** The earliest expiry of any node, or null when no node has a TTL. */
   nextExpiry(): number | null {
     return this.ttls.peek((n) => this.isLive(n))?.expireTime ?? null;

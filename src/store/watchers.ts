@@ -105,8 +105,16 @@ export class WatcherHub {
     }
   }
 
-  get watchedPaths(): number {
-    return this.byPath.size;
+  /** Takes over another hub's live watchers (a replica restoring a snapshot keeps its watches). */
+  adopt(other: WatcherHub): void {
+    for (const [path, set] of other.byPath) {
+      let mine = this.byPath.get(path);
+      if (!mine) this.byPath.set(path, (mine = new Set()));
+      for (const w of set) mine.add(w);
+    }
+    this.count += other.count;
+    other.byPath.clear();
+    other.count = 0;
   }
 }
 

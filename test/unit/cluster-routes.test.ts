@@ -1,41 +1,51 @@
 /**
- * The router in Node with a fake replica, so clocks and member data are fixed:
- * /v2/stats/self time formats (Go's RFC3339Nano and Duration.String) and
- * what /v2/keys hands to the replica.
+ * The router in Node with a fake cluster, so clocks and member data are fixed:
+ * /v2/stats/self time formats (Go's RFC3339Nano and Duration.String), where
+ * requests are sent, and what /v2/keys hands to the replica.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { app, type Env, type ReplicaApi } from "../../src/http/app.ts";
-import { goDuration } from "../../src/http/cluster-routes.ts";
+import { app, type Env } from "../../src/http/app.ts";
+import { goDuration, goTime } from "../../src/http/etcd-routes.ts";
 import type { KeysRequest } from "../../src/http/keys-request.ts";
-import type { MemberInfo } from "../../src/replica/replica.ts";
+import type { KeysReply, ReplicaStatus, ReplicaStub } from "../../src/replica/replica.ts";
+import { foundingMembers } from "../../src/replica/members.ts";
 import { newStats } from "../../src/store/stats.ts";
 
-function fakeEnv(member: Partial<MemberInfo>, seen: KeysRequest[] = []): Env {
-  const m: MemberInfo = {
-    id: "abc",
-    name: "replica-0",
+const FOUNDERS = foundingMembers("default", 3);
+
+/** A cluster whose every replica answers with `status` (the router asks the leader it learned of). */
+function fakeEnv(status: Partial<ReplicaStatus>, seen: KeysRequest[] = []): Env {
+  const s: ReplicaStatus = {
+    id: FOUNDERS[0].id,
+    name: "member-0",
     clusterId: "c1d",
     state: "StateLeader",
-    leaderId: "abc",
+    leader: FOUNDERS[0].id,
     startTime: Date.UTC(2024, 0, 1, 0, 0, 0, 123),
-    raft: { index: 1, term: 1 },
-    ...member,
+    leaderSince: Date.UTC(2024, 0, 1, 0, 0, 0, 123),
+    raft: { index: 1, term: 2 },
+    members: FOUNDERS,
+    removed: [],
+    recvAppends: 0,
+    sendAppends: 5,
+    ...status,
   };
-  const replica: ReplicaApi = {
-    keys: async (req) => {
+  const replica: Partial<ReplicaStub> = {
+    keys: async (req): Promise<KeysReply> => {
       seen.push(req);
-      return { status: 200, body: '{"action":"get"}\n', etcdIndex: 7, raft: { index: 9, term: 1 } };
+      return { status: 200, body: '{"action":"get"}\n', etcdIndex: 7, raft: { index: 9, term: 2 }, leader: s.leader };
     },
     cancelWatch: async () => {},
-    member: async () => m,
+    status: async () => s,
     storeStats: async () => newStats(),
+    followerStats: async () => (s.state === "StateLeader" ? [] : null),
   };
-  return { REPLICA: { getByName: () => replica } } as unknown as Env;
+  return { REPLICA: { getByName: () => replica }, CLUSTER_SIZE: "3" } as unknown as Env;
 }
 
 const selfAt = async (startTime: number, now: number) => {
   vi.useFakeTimers({ now, toFake: ["Date"] });
-  const res = await app.fetch(new Request("http://h/v2/stats/self"), fakeEnv({ startTime }));
+  const res = await app.fetch(new Request("http://h/v2/stats/self"), fakeEnv({ startTime, leaderSince: startTime }));
   return JSON.parse(await res.text());
 };
 
@@ -59,19 +69,20 @@ describe("/v2/stats/self", () => {
   it("reports start time in UTC and uptime from the member's start", async () => {
     const self = await selfAt(Date.UTC(2024, 0, 1, 0, 0, 0, 123), Date.UTC(2024, 0, 1, 0, 10, 59, 445));
     expect(self).toEqual({
-      name: "replica-0",
-      id: "abc",
+      name: "member-0",
+      id: FOUNDERS[0].id,
       state: "StateLeader",
       startTime: "2024-01-01T00:00:00.123Z",
-      leaderInfo: { leader: "abc", uptime: "10m59.322s", startTime: "2024-01-01T00:00:00.123Z" },
+      leaderInfo: { leader: FOUNDERS[0].id, uptime: "10m59.322s", startTime: "2024-01-01T00:00:00.123Z" },
       recvAppendRequestCnt: 0,
-      sendAppendRequestCnt: 0,
+      sendAppendRequestCnt: 5,
     });
   });
 
   // Go writes time.Time as RFC3339Nano, which drops trailing fractional zeros
-  // (reference §1.2 "JSON encoding"); toISOString keeps three digits.
-  it.fails("drops trailing fractional zeros in startTime, as Go's RFC3339Nano does", async () => {
+  // (reference §1.2 "JSON encoding").
+  it("drops trailing fractional zeros in startTime, as Go's RFC3339Nano does", async () => {
+    expect(goTime(Date.UTC(2024, 0, 1, 0, 0, 0, 100))).toBe("2024-01-01T00:00:00.1Z");
     const a = await selfAt(Date.UTC(2024, 0, 1, 0, 0, 0, 120), Date.UTC(2024, 0, 1, 0, 0, 1));
     expect(a.startTime).toBe("2024-01-01T00:00:00.12Z");
     const b = await selfAt(Date.UTC(2024, 0, 1), Date.UTC(2024, 0, 1, 0, 0, 1));
@@ -80,7 +91,7 @@ describe("/v2/stats/self", () => {
   });
 
   it("/v2/stats/leader on a follower is 403 not current leader", async () => {
-    const res = await app.fetch(new Request("http://h/v2/stats/leader"), fakeEnv({ state: "StateFollower", leaderId: "def" }));
+    const res = await app.fetch(new Request("http://h/v2/stats/leader"), fakeEnv({ state: "StateFollower", leader: "" }));
     expect(res.status).toBe(403);
     expect(await res.text()).toBe('{"message":"not current leader"}');
   });

@@ -8,7 +8,8 @@
 // its configuration from the env of each request.
 import { env as rawEnv, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { app, replicaStub, type Env } from "../../src/http/app.ts";
+import { app, type Env } from "../../src/http/app.ts";
+import { clusterClient } from "../../src/http/cluster-client.ts";
 import { parseKeysRequest } from "../../src/http/keys-request.ts";
 import { shardFor } from "../../src/discovery/token.ts";
 
@@ -121,10 +122,10 @@ describe("/new", () => {
   it("keeps each token in the replica of its first hex digit", async () => {
     const token = await newToken();
     const get = parseKeysRequest("GET", registry(token), new Map());
-    expect((await replicaStub(env, shardFor(token)).keys(get)).status).toBe(200);
+    expect((await clusterClient(env, shardFor(token)).keys(get)).status).toBe(200);
     const other = `discovery-${token[0] === "0" ? "1" : "0"}`;
-    expect((await replicaStub(env, other).keys(get)).status).toBe(404);
-    expect((await replicaStub(env, "default").keys(get)).status).toBe(404);
+    expect((await clusterClient(env, other).keys(get)).status).toBe(404);
+    expect((await clusterClient(env, "default").keys(get)).status).toBe(404);
   });
 });
 
@@ -298,7 +299,8 @@ describe("watches", () => {
   });
 });
 
-describe("rate limit on /new", () => {
+// Each token lands in one of 16 replicated shards; creating the shards' clusters takes a while.
+describe("rate limit on /new", { timeout: 60_000 }, () => {
   it("allows 60 tokens per minute per address, then 429; other addresses still work", async () => {
     const ip = "198.51.100.7";
     for (let i = 0; i < 60; i++) {

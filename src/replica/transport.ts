@@ -1,0 +1,107 @@
+/**
+ * Raft messages between replicas over Durable Object RPC. One call in flight
+ * per peer: messages queued meanwhile go out together in the next call, which
+ * batches and keeps per-peer order. Every call has a timeout (RPC has none),
+ * a failed call loses its messages (Raft retransmits), and a test hook can cut
+ * links to simulate partitions. Per-peer counts and latencies feed
+ * /v2/stats/leader.
+ */
+import type { Message } from "../raft/index.ts";
+
+export interface PeerStub {
+  step(messages: Message[]): Promise<void>;
+}
+
+export interface PeerStats {
+  success: number;
+  fail: number;
+  latencies: number[];
+}
+
+const RPC_TIMEOUT_MS = 2000;
+const LATENCY_SAMPLES = 100;
+
+interface Peer {
+  queue: Message[];
+  busy: boolean;
+  stub: PeerStub | null;
+  stats: PeerStats;
+}
+
+export class Transport {
+  private peers = new Map<string, Peer>();
+  /** Peers this replica cannot reach (fault injection). */
+  blocked = new Set<string>();
+  sentAppends = 0;
+
+  constructor(private readonly connect: (id: string) => PeerStub) {}
+
+  send(messages: Message[]): void {
+    for (const m of messages) {
+      if (this.blocked.has(m.to)) continue;
+      if (m.type === "append") this.sentAppends++;
+      const peer = this.peer(m.to);
+      peer.queue.push(m);
+      if (!peer.busy) void this.flush(m.to, peer);
+    }
+  }
+
+  /** Whether a message from `id` may be delivered here. */
+  accepts(id: string): boolean {
+    return !this.blocked.has(id);
+  }
+
+  stats(): Map<string, PeerStats> {
+    return new Map([...this.peers].map(([id, p]) => [id, p.stats]));
+  }
+
+  private peer(id: string): Peer {
+    let p = this.peers.get(id);
+    if (!p) {
+      p = { queue: [], busy: false, stub: null, stats: { success: 0, fail: 0, latencies: [] } };
+      this.peers.set(id, p);
+    }
+    return p;
+  }
+
+  private async flush(id: string, peer: Peer): Promise<void> {
+    peer.busy = true;
+    try {
+      while (peer.queue.length > 0) {
+        const batch = peer.queue;
+        peer.queue = [];
+        const started = Date.now();
+        try {
+          peer.stub ??= this.connect(id);
+          await withTimeout(peer.stub.step(batch), RPC_TIMEOUT_MS);
+          recordLatency(peer.stats, Date.now() - started);
+          peer.stats.success++;
+        } catch {
+          // A broken stub stays broken: reconnect next time.
+          peer.stub = null;
+          peer.stats.fail++;
+        }
+      }
+    } finally {
+      peer.busy = false;
+    }
+  }
+}
+
+function recordLatency(stats: PeerStats, ms: number): void {
+  stats.latencies.push(ms);
+  if (stats.latencies.length > LATENCY_SAMPLES) stats.latencies.shift();
+}
+
+export class TimeoutError extends Error {}
+
+/** Races a promise against a timer; the timer is cleared either way. */
+export function withTimeout<T>(promise: Promise<T>, ms: number, message = "timed out"): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TimeoutError(message)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => {
+    if (timer !== null) clearTimeout(timer);
+  });
+}
