@@ -33,6 +33,14 @@ function runSeed(seed: number, verbose = false) {
 }
 
 describe("raft simulation", () => {
+  if (ONLY_SEED !== undefined) {
+    it(`seed ${ONLY_SEED}`, () => {
+      const stats = runSeed(ONLY_SEED, true);
+      console.log(JSON.stringify(stats));
+    });
+    return;
+  }
+
   it("replays a seed exactly", () => {
     const run = () => {
       const sim = new Simulation({ seed: 42, nodes: 5, faultyTime: 2000, settleTime: 2000 });
@@ -42,13 +50,6 @@ describe("raft simulation", () => {
     expect(run()).toBe(run());
   });
 
-  if (ONLY_SEED !== undefined) {
-    it(`seed ${ONLY_SEED}`, () => {
-      const stats = runSeed(ONLY_SEED, true);
-      console.log(JSON.stringify(stats));
-    });
-    return;
-  }
   for (let g = 0; g < GROUPS; g++) {
     const first = FIRST_SEED + g * PER_GROUP;
     it(`seeds ${first}..${first + PER_GROUP - 1}`, () => {
