@@ -174,7 +174,7 @@ export function openWatch(c: Conn, path: string, timeoutMs: number): Watch {
       if (!ok && body.length < 200) body += d.toString("utf8");
     });
     res.on("end", () => fin(ok ? performance.now() : `HTTP ${res.statusCode} ${body.slice(0, 100).trim()}`));
-    res.on("error", (e) => fin(e.message));
+    res.on("error", (e) => fin(e.message === "aborted" ? "connection closed mid-answer" : e.message));
   });
   const fail = (msg: string) => {
     reg(false);

@@ -7,13 +7,15 @@
 //   BENCH_SECONDS=5        measured seconds per row (after a warm-up)
 //   BENCH_QUICK=1          smoke run: 1 s rows, no 100,000-key rows
 //   BENCH_POPULATE_SECONDS=90          cap on each key-count populate step
+//   BENCH_REF=HEAD         serve our Worker from this commit (default: a copy of the working tree)
+//   BENCH_KEEP_LOGS=dir    keep each server's log in this dir (relative to the repo)
 //   BENCH_TARGETS=ours,etcd-1,etcd-3   a subset of the targets
 //   BENCH_OUT=BENCHMARKS.md            where the report goes (relative to the repo)
 import * as path from "node:path";
 import * as fs from "node:fs";
 import { RssSampler } from "./load.ts";
 import { TARGETS, document, environment, table, type Row } from "./report.ts";
-import { repoRoot, startEtcd, startOurs, type Target } from "./targets.ts";
+import { repoRoot, sourceDescription, startEtcd, startOurs, type Target } from "./targets.ts";
 import { cas, populate, reads, watchers, writes, type RowResult, type Settings } from "./workloads.ts";
 
 const quick = process.env.BENCH_QUICK === "1";
@@ -77,6 +79,7 @@ async function benchTarget(t: Target): Promise<void> {
 async function main(): Promise<void> {
   const started = Date.now();
   const loads: string[] = [];
+  const source = sourceDescription();
   console.log(`bench: ${quick ? "quick mode, " : ""}${seconds} s per row after ${settings.warmupMs} ms warm-up; targets ${wanted.join(", ")}`);
   const starters: Record<string, () => Promise<Target>> = { ours: startOurs, "etcd-1": () => startEtcd(1), "etcd-3": () => startEtcd(3) };
   for (const name of TARGETS) {
@@ -96,7 +99,7 @@ async function main(): Promise<void> {
   const tbl = table(rows);
   const minutes = (Date.now() - started) / 60_000;
   console.log(`\n${tbl}\n`);
-  const doc = document({ date: new Date().toISOString().replace(/\.\d+Z$/, "Z"), mode: quick ? "BENCH_QUICK=1" : `full, ${seconds} s per row`, env: `${environment()}\n- load average (1/5/15 min) as each target started: ${loads.join("; ")}`, table: tbl, minutes });
+  const doc = document({ date: new Date().toISOString().replace(/\.\d+Z$/, "Z"), mode: quick ? "BENCH_QUICK=1" : `full, ${seconds} s per row`, env: `${environment()}\n- ours: ${source}\n- load average (1/5/15 min) as each target started: ${loads.join("; ")}`, table: tbl, minutes });
   fs.writeFileSync(out, doc);
   console.log(`wrote ${path.relative(process.cwd(), out) || out} (${minutes.toFixed(1)} min)`);
 }

@@ -4,7 +4,7 @@
 // its own process group, and killed by group; every temp dir is removed.
 // Cleanup also runs on exit, Ctrl-C and uncaught failures, so an interrupted
 // run leaves nothing behind.
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
@@ -110,6 +110,11 @@ async function stopProc(p: Proc): Promise<void> {
   }
   // Grandchildren that outlived the group leader (workerd) get a last KILL.
   killGroup(child, "SIGKILL");
+  if (process.env.BENCH_KEEP_LOGS) {
+    // For debugging a target: keep its log next to the report.
+    fs.mkdirSync(path.resolve(repoRoot, process.env.BENCH_KEEP_LOGS), { recursive: true });
+    fs.copyFileSync(p.log, path.resolve(repoRoot, process.env.BENCH_KEEP_LOGS, `${path.basename(p.dir)}.log`));
+  }
   fs.rmSync(p.dir, { recursive: true, force: true });
 }
 
@@ -133,8 +138,10 @@ export function probe(host: string, port: number, urlPath: string, timeoutMs = 2
   });
 }
 
-async function waitUp(procs: Proc[], what: string, timeoutMs: number, ok: () => Promise<boolean>): Promise<void> {
+/** Waits until `ok` has held for `stableMs` in a row: a server that answers once and then falls over is not up. */
+async function waitUp(procs: Proc[], what: string, timeoutMs: number, stableMs: number, ok: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  let since = 0;
   for (;;) {
     for (const p of procs) {
       if (p.child.exitCode !== null || p.child.signalCode !== null) {
@@ -143,7 +150,12 @@ async function waitUp(procs: Proc[], what: string, timeoutMs: number, ok: () => 
         throw new Error(`server exited before ${what}. Last log lines:\n${log}`);
       }
     }
-    if (await ok()) return;
+    if (await ok()) {
+      since ||= Date.now();
+      if (Date.now() - since >= stableMs) return;
+    } else {
+      since = 0;
+    }
     if (Date.now() > deadline) {
       const log = tail(procs[0].log);
       await Promise.all(procs.map(stopProc));
@@ -208,20 +220,60 @@ export function rssBytes(pid: number): number {
 
 // ----------------------------------------------------------------- targets
 
-/** Our Worker, started exactly as `npm start` starts it, on a fresh state dir. */
+/**
+ * A copy of the project to serve from. `wrangler dev` reloads the Worker
+ * whenever a source file changes; a copy keeps edits made during a run (or a
+ * `git pull`) from restarting the server mid-measurement. BENCH_REF=<git ref>
+ * takes the sources from that commit instead of the working tree.
+ */
+function snapshot(dir: string): string {
+  const src = path.join(dir, "project");
+  const ref = process.env.BENCH_REF;
+  if (ref) {
+    fs.mkdirSync(src);
+    execFileSync("sh", ["-c", 'git -C "$1" archive "$2" | tar -x -C "$3"', "sh", repoRoot, ref, src]);
+  } else {
+    const skip = new Set(["node_modules", ".git", ".state", ".wrangler", "dist"]);
+    fs.cpSync(repoRoot, src, { recursive: true, filter: (f) => !skip.has(path.basename(f)) || path.dirname(f) !== repoRoot });
+  }
+  fs.symlinkSync(path.join(repoRoot, "node_modules"), path.join(src, "node_modules"), "dir");
+  return src;
+}
+
+/** Which sources were measured, for the report. */
+export function sourceDescription(): string {
+  const git = (...a: string[]) => {
+    try {
+      return execFileSync("git", ["-C", repoRoot, ...a], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    } catch {
+      return "";
+    }
+  };
+  const ref = process.env.BENCH_REF;
+  if (ref) return `commit ${git("rev-parse", "--short", ref) || ref} (BENCH_REF=${ref})`;
+  const head = git("rev-parse", "--short", "HEAD");
+  if (!head) return "working tree";
+  return `working tree at commit ${head}${git("status", "--porcelain", "--", "src", "wrangler.jsonc", "package.json") ? " with uncommitted changes" : ""}`;
+}
+
+/**
+ * Our Worker, started by `npm start` itself (so exactly as it configures
+ * `wrangler dev`) in a fresh copy of the project: its `.state` is fresh too.
+ */
 export async function startOurs(): Promise<Target> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-ours-"));
   const port = await freePort();
-  const env = {
-    ...process.env,
-    CLOUDFLARE_CF_FETCH_ENABLED: "false",
-    WRANGLER_SEND_METRICS: "false",
-    // No interactive hotkeys: stdin is not a terminal here.
-    CI: "true",
-  };
-  const args = ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", path.join(dir, "state")];
-  const p = launch("npx", args, dir, env, repoRoot);
-  await waitUp([p], "GET /version = 200", 90_000, async () => (await probe("127.0.0.1", port, "/version", 5000)) === 200);
+  let project: string;
+  try {
+    project = snapshot(dir);
+  } catch (e) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  // CI: no interactive hotkeys, stdin is not a terminal here.
+  const env = { ...process.env, PORT: String(port), CI: "true" };
+  const p = launch("npm", ["start", "--silent"], dir, env, project);
+  await waitUp([p], "GET /version = 200 for 1 s", 120_000, 1000, async () => (await probe("127.0.0.1", port, "/version", 5000)) === 200);
   let cached: number[] = [];
   let cachedAt = 0;
   return {
@@ -230,7 +282,7 @@ export async function startOurs(): Promise<Target> {
     port,
     serverPids() {
       // The process tree does not change during a run; refresh once a second.
-      if (Date.now() - cachedAt > 1000 && p.child.pid !== undefined) {
+      if ((cached.length === 0 || Date.now() - cachedAt > 1000) && p.child.pid !== undefined) {
         cached = descendants(p.child.pid).filter((pid) => comm(pid) === "workerd");
         cachedAt = Date.now();
       }
@@ -263,7 +315,7 @@ export async function startEtcd(members: number): Promise<Target> {
     ];
     return launch("etcd", args, dir, { ...process.env }, dir);
   });
-  await waitUp(procs, "etcd /health = 200 on every member", 60_000, async () => {
+  await waitUp(procs, "etcd /health = 200 on every member", 60_000, 500, async () => {
     for (const m of spec) if ((await probe("127.0.0.1", m.client, "/health")) !== 200) return false;
     return true;
   });
@@ -276,16 +328,4 @@ export async function startEtcd(members: number): Promise<Target> {
       await Promise.all(procs.map(stopProc));
     },
   };
-}
-
-/** Versions of everything measured, for the report. */
-export function versions(): Record<string, string> {
-  const read = (f: string) => {
-    try {
-      return JSON.parse(fs.readFileSync(path.join(repoRoot, f), "utf8")).version as string;
-    } catch {
-      return "unknown";
-    }
-  };
-  return { node: process.version, wrangler: read("node_modules/wrangler/package.json") };
 }

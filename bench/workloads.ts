@@ -180,7 +180,8 @@ export async function watchers(t: Target, rss: RssSampler, n: number, round: num
         "p99 ms": q(0.99),
         errors: n - lat.length,
         "peak RSS MB": rss.read() / MB,
-        "KB per idle watcher": registered > 0 ? (after - before) / registered / 1024 : NaN,
+        // Only meaningful when every watcher is held (a crashed server restarts smaller).
+        "KB per idle watcher": registered === n ? (after - before) / registered / 1024 : NaN,
       },
       note: notes.length ? notes.join("; ") : undefined,
     };
