@@ -12,29 +12,56 @@ export class FormError extends Error {}
 /** Go's url.QueryUnescape (or PathUnescape when `plusIsSpace` is false). */
 export function unescape(s: string, plusIsSpace: boolean): string {
   if (!s.includes("%") && !(plusIsSpace && s.includes("+"))) return s;
-  const bytes: number[] = [];
-  const utf8 = new TextEncoder();
+  let out = "";
   for (let i = 0; i < s.length; ) {
-    const c = s[i];
-    if (c === "%") {
-      const hex = s.slice(i + 1, i + 3);
-      if (!/^[0-9a-fA-F]{2}$/.test(hex)) {
-        throw new FormError(`invalid URL escape ${goQuote(s.slice(i, i + 3))}`);
+    if (s[i] === "%") {
+      // A run of escapes is one byte sequence: decode it as UTF-8 as a whole.
+      const bytes: number[] = [];
+      while (s[i] === "%") {
+        const hex = s.slice(i + 1, i + 3);
+        if (!/^[0-9a-fA-F]{2}$/.test(hex)) throw new FormError(`invalid URL escape ${goQuote(s.slice(i, i + 3))}`);
+        bytes.push(parseInt(hex, 16));
+        i += 3;
       }
-      bytes.push(parseInt(hex, 16));
-      i += 3;
-    } else if (c === "+" && plusIsSpace) {
-      bytes.push(0x20);
+      out += decodeUTF8(bytes);
+    } else if (s[i] === "+" && plusIsSpace) {
+      out += " ";
       i++;
     } else {
-      // Copy a run of plain characters at once, as UTF-8.
-      let j = i + 1;
-      while (j < s.length && s[j] !== "%" && !(plusIsSpace && s[j] === "+")) j++;
-      for (const b of utf8.encode(s.slice(i, j))) bytes.push(b);
-      i = j;
+      out += s[i++];
     }
   }
-  return new TextDecoder().decode(new Uint8Array(bytes));
+  return out;
+}
+
+/**
+ * UTF-8 to a string, keeping invalid bytes: each becomes a lone surrogate
+ * (U+DC80 + byte, Python's "surrogateescape"), so values round-trip and the
+ * JSON encoder can write one \ufffd per invalid byte as Go does.
+ */
+export function decodeUTF8(bytes: ArrayLike<number>): string {
+  let out = "";
+  for (let i = 0; i < bytes.length; ) {
+    const b = bytes[i];
+    const need = b < 0x80 ? 0 : b >= 0xc2 && b <= 0xdf ? 1 : b >= 0xe0 && b <= 0xef ? 2 : b >= 0xf0 && b <= 0xf4 ? 3 : -1;
+    let cp = need === 0 ? b : need === 1 ? b & 0x1f : need === 2 ? b & 0x0f : b & 0x07;
+    let ok = need >= 0 && i + need < bytes.length + (need === 0 ? 1 : 0);
+    for (let k = 1; ok && k <= need; k++) {
+      const c = bytes[i + k];
+      if ((c & 0xc0) !== 0x80) ok = false;
+      else cp = (cp << 6) | (c & 0x3f);
+    }
+    // Overlong forms, surrogates and code points past U+10FFFF are invalid too.
+    if (ok && ((need === 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (need === 3 && (cp < 0x10000 || cp > 0x10ffff)))) ok = false;
+    if (!ok) {
+      out += String.fromCharCode(0xdc00 + b);
+      i++;
+      continue;
+    }
+    out += String.fromCodePoint(cp);
+    i += need + 1;
+  }
+  return out;
 }
 
 /** Go's url.ParseQuery: keeps going after an error but reports the first one. */

@@ -6,7 +6,7 @@ import { V2Error } from "../store/errors.ts";
 import type { KeysReply } from "../replica/replica.ts";
 import { goJSONLine } from "./go-json.ts";
 import { methodNotAllowed } from "./go-http.ts";
-import { FormError, parseForm, unescape } from "./form.ts";
+import { decodeUTF8, FormError, parseForm, unescape } from "./form.ts";
 import { parseKeysRequest, type KeysMethod, type KeysRequest } from "./keys-request.ts";
 import { ErrorCode, v2ErrorStatus } from "../store/errors.ts";
 
@@ -61,7 +61,7 @@ async function readKeysRequest(request: Request, method: KeysMethod, rawKeyPath:
     if (bytes.byteLength > MAX_REQUEST_BYTES) {
       throw new V2Error(ErrorCode.InvalidField, `request is too large: over ${MAX_REQUEST_BYTES} bytes`, 0);
     }
-    body = new TextDecoder().decode(bytes);
+    body = decodeUTF8(new Uint8Array(bytes));
   }
   const form = parseForm(method, request.headers.get("Content-Type"), body, url.search.slice(1));
   if (form.error) throw new V2Error(ErrorCode.InvalidForm, form.error, 0);

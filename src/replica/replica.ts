@@ -232,6 +232,7 @@ export class Replica extends DurableObject<Env> {
   // ---- RPC: from the router ----
 
   async keys(req: KeysRequest): Promise<KeysReply> {
+    if (!req.forwarded) this.countAuthCheck();
     const op = keysOperation(req, Date.now());
     try {
       if (op.kind === "read" && !op.quorum) return this.localRead(req);
@@ -247,6 +248,17 @@ export class Replica extends DurableObject<Env> {
       if (err instanceof RaftError) return this.errorReply({ errorCode: ErrorCode.RaftInternal, message: "Raft Internal Error", cause: err.message, index: 0 });
       throw err;
     }
+  }
+
+  /**
+   * etcd reads its internal "is auth enabled?" key before every keys request;
+   * while auth was never set up that read fails, so each keys request adds
+   * one to getsFail on the member that received it (etcd's counters are
+   * per member too). Members writes do the same in etcd; here they are
+   * validated in the Worker and not counted.
+   */
+  private countAuthCheck(): void {
+    this.state.store.stats.getsFail++;
   }
 
   cancelWatch(id: number): void {
