@@ -1,0 +1,113 @@
+/**
+ * Replication inside workerd: a named cluster of three replica Durable
+ * Objects elects one leader, every replica applies every write, and quorum
+ * reads see the latest write. Each test uses its own named cluster.
+ */
+import { describe, expect, it } from "vitest";
+import {
+  agreedLeader,
+  appliedUpTo,
+  clusterCall,
+  founders,
+  get,
+  localRead,
+  put,
+  quorumPosition,
+  raftStatus,
+  status,
+} from "./cluster-helpers.ts";
+
+describe("a 3-replica cluster", { timeout: 60_000 }, () => {
+  it("elects exactly one leader that every replica agrees on, and replicates every write to every replica", async () => {
+    const cluster = "rep-elect";
+    const ids = founders(cluster);
+    expect(ids).toHaveLength(3);
+
+    // The first request creates the cluster.
+    const first = await put(cluster, "a", "1");
+    expect(first.status).toBe(201);
+    expect(first.body).toEqual({ action: "set", node: { key: "/a", value: "1", modifiedIndex: 1, createdIndex: 1 } });
+
+    const { leader, term } = await agreedLeader(cluster, ids);
+    expect(ids).toContain(leader);
+    expect(term).toBeGreaterThanOrEqual(1);
+
+    for (let i = 2; i <= 10; i++) {
+      const w = await put(cluster, `k${i}`, `v${i}`);
+      expect(w.status).toBe(201);
+      expect(w.body.node.modifiedIndex).toBe(i);
+    }
+    const q = await quorumPosition(cluster);
+    expect(q.etcdIndex).toBe(10);
+    expect(q.term).toBe(term);
+
+    // Every replica applies up to the leader's commit and then holds the same store.
+    const leaderStatus = await status(cluster, leader);
+    const commit = leaderStatus.raft.index;
+    expect(commit).toBeGreaterThanOrEqual(q.raftIndex);
+    const want = await localRead(cluster, leader, "/");
+    expect(want.status).toBe(200);
+    expect(want.etcdIndex).toBe(10);
+    const nodes = JSON.parse(want.body).node.nodes as { key: string; value: string }[];
+    expect(nodes.map((n) => `${n.key}=${n.value}`)).toEqual([
+      "/a=1", "/k10=v10", "/k2=v2", "/k3=v3", "/k4=v4", "/k5=v5", "/k6=v6", "/k7=v7", "/k8=v8", "/k9=v9",
+    ]);
+    for (const id of ids) {
+      await appliedUpTo(cluster, id, commit);
+      const mine = await localRead(cluster, id, "/");
+      expect({ id, status: mine.status, etcdIndex: mine.etcdIndex, body: mine.body }).toEqual({
+        id,
+        status: 200,
+        etcdIndex: 10,
+        body: want.body,
+      });
+      const s = await status(cluster, id);
+      expect({ id, leader: s.leader, term: s.raft.term, state: s.state }).toEqual({
+        id,
+        leader,
+        term,
+        state: id === leader ? "StateLeader" : "StateFollower",
+      });
+      expect(s.members.map((m) => m.id).sort()).toEqual([...ids].sort());
+      const raft = await raftStatus(cluster, id);
+      expect(raft.config.voters.slice().sort()).toEqual([...ids].sort());
+      expect(raft.config.learners).toEqual([]);
+    }
+  });
+
+  it("a quorum read (GET ?quorum=true) served by the leader after ReadIndex returns the latest write", async () => {
+    const cluster = "rep-quorum";
+    const ids = founders(cluster);
+    expect((await put(cluster, "q", "0")).status).toBe(201);
+    const { leader, term } = await agreedLeader(cluster, ids);
+    for (let i = 1; i <= 5; i++) {
+      const w = await put(cluster, "q", `v${i}`);
+      expect(w.status).toBe(200);
+      const r = await get(cluster, "q?quorum=true");
+      expect(r.status).toBe(200);
+      // A set replaces the node, so createdIndex moves too (as in etcd).
+      expect(r.body).toEqual({ action: "get", node: { key: "/q", value: `v${i}`, modifiedIndex: i + 1, createdIndex: i + 1 } });
+      expect(r.headers.get("x-etcd-index")).toBe(String(i + 1));
+      expect(r.headers.get("x-raft-term")).toBe(String(term));
+      expect(Number(r.headers.get("x-raft-index"))).toBe((await status(cluster, leader)).raft.index);
+    }
+    // Concurrent writes and quorum reads: each read started after a write was
+    // acknowledged sees that write or a later one.
+    const acks: number[] = [];
+    const writers = Array.from({ length: 10 }, async (_, k) => {
+      const w = await put(cluster, "c", `${k}`);
+      expect(w.status === 200 || w.status === 201).toBe(true);
+      acks.push(w.body.node.modifiedIndex);
+      const after = await get(cluster, "c?quorum=true");
+      expect(after.status).toBe(200);
+      expect(after.body.node.modifiedIndex).toBeGreaterThanOrEqual(w.body.node.modifiedIndex);
+    });
+    await Promise.all(writers);
+    const last = Math.max(...acks);
+    const final = await get(cluster, "c?quorum=true");
+    expect(final.body.node.modifiedIndex).toBe(last);
+    // A quorum read through the router is served by the leader: the router learned it.
+    const stats = await clusterCall(cluster, "/v2/stats/self");
+    expect((await stats.json<{ id: string; state: string }>())).toMatchObject({ id: leader, state: "StateLeader" });
+  });
+});
