@@ -158,6 +158,8 @@ export class Replica extends DurableObject<Env> {
   private readyQueued = false;
   private ticker: ReturnType<typeof setInterval> | null = null;
   private expiryInFlight = false;
+  /** While answering a peer's step() call: that peer, and the messages for it. */
+  private replyTo: { peer: string; messages: Message[] } | null = null;
   private readonly snapshotEvery: number;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -165,7 +167,10 @@ export class Replica extends DurableObject<Env> {
     const name = ctx.id.name;
     if (!name) throw new Error("a replica must be reached by name (<cluster>/<member id>)");
     ({ cluster: this.cluster, id: this.id } = parseReplicaName(name));
-    this.transport = new Transport((peer) => this.peerStub(peer));
+    this.transport = new Transport(
+      (peer) => this.peerStub(peer),
+      (replies) => this.deliver(replies),
+    );
     this.snapshotEvery = Number(env.SNAPSHOT_EVERY ?? DEFAULT_SNAPSHOT_EVERY) || DEFAULT_SNAPSHOT_EVERY;
     ctx.blockConcurrencyWhile(async () => {
       this.load();
@@ -219,14 +224,40 @@ export class Replica extends DurableObject<Env> {
 
   // ---- RPC: from peers ----
 
-  /** Delivers Raft messages from a peer. */
-  step(messages: Message[]): void {
+  /**
+   * Delivers Raft messages from a peer and answers with the messages this
+   * produced for that peer (its acknowledgements ride back on the same call).
+   * The output gate holds the answer until what it acknowledges is durable.
+   */
+  step(messages: Message[]): Message[] {
+    const from = messages[0]?.from;
+    if (from === undefined || !this.transport.accepts(from)) return [];
+    this.replyTo = { peer: from, messages: [] };
+    try {
+      this.deliver(messages);
+      return this.replyTo.messages;
+    } finally {
+      this.replyTo = null;
+    }
+  }
+
+  /** Steps messages from peers (in a call or in a reply) and processes the result at once. */
+  private deliver(messages: Message[]): void {
     for (const m of messages) {
       if (!this.transport.accepts(m.from)) continue;
       if (m.type === "append") this.recvAppends++;
       this.node.step(m);
     }
-    this.scheduleProcess();
+    this.process();
+  }
+
+  /** Sends messages, keeping those for the peer whose call is being answered to ride back on it. */
+  private send(messages: Message[]): void {
+    const reply = this.replyTo;
+    if (!reply) return this.transport.send(messages);
+    const rest: Message[] = [];
+    for (const m of messages) (m.to === reply.peer ? reply.messages : rest).push(m);
+    this.transport.send(rest);
   }
 
   // ---- RPC: from the router ----
@@ -380,14 +411,14 @@ export class Replica extends DurableObject<Env> {
     while (this.node.hasReady()) {
       const rd = this.node.ready();
       if (rd.softState) this.roleChanged(rd.softState.role, rd.softState.leader);
-      this.transport.send(rd.messages);
+      this.send(rd.messages);
       this.ctx.storage.transactionSync(() => {
         if (rd.snapshot) this.storage.installSnapshot(rd.snapshot);
         this.storage.append(rd.entries);
         if (rd.hardState) this.storage.setHardState(rd.hardState);
         if (rd.compaction) this.storage.compact(rd.compaction);
       });
-      this.transport.send(rd.messagesAfterPersist);
+      this.send(rd.messagesAfterPersist);
       if (rd.snapshot) {
         this.state.restore(rd.snapshot.data);
         this.applied = this.snapshotIndex = rd.snapshot.meta.index;

@@ -1,15 +1,17 @@
 /**
  * Raft messages between replicas over Durable Object RPC. One call in flight
  * per peer: messages queued meanwhile go out together in the next call, which
- * batches and keeps per-peer order. Every call has a timeout (RPC has none),
- * a failed call loses its messages (Raft retransmits), and a test hook can cut
- * links to simulate partitions. Per-peer counts and latencies feed
- * /v2/stats/leader.
+ * batches and keeps per-peer order. The peer answers with the messages its
+ * handling produced for us (append and heartbeat responses), so a round trip
+ * is one call, not two. Every call has a timeout (RPC has none), a failed
+ * call loses its messages (Raft retransmits), and a test hook can cut links
+ * to simulate partitions. Per-peer counts and latencies feed /v2/stats/leader.
  */
 import type { Message } from "../raft/index.ts";
 
 export interface PeerStub {
-  step(messages: Message[]): Promise<void>;
+  /** Delivers messages; resolves to the peer's messages addressed back to the sender. */
+  step(messages: Message[]): Promise<Message[]>;
 }
 
 export interface PeerStats {
@@ -34,7 +36,10 @@ export class Transport {
   blocked = new Set<string>();
   sentAppends = 0;
 
-  constructor(private readonly connect: (id: string) => PeerStub) {}
+  constructor(
+    private readonly connect: (id: string) => PeerStub,
+    private readonly receive: (messages: Message[]) => void,
+  ) {}
 
   send(messages: Message[]): void {
     for (const m of messages) {
@@ -73,9 +78,11 @@ export class Transport {
         const started = Date.now();
         try {
           peer.stub ??= this.connect(id);
-          await withTimeout(peer.stub.step(batch), RPC_TIMEOUT_MS);
+          const replies = await withTimeout(peer.stub.step(batch), RPC_TIMEOUT_MS);
           recordLatency(peer.stats, Date.now() - started);
           peer.stats.success++;
+          // Replies from a peer cut off since the call left are dropped like any other.
+          if (replies.length > 0 && !this.blocked.has(id)) this.receive(replies);
         } catch {
           // A broken stub stays broken: reconnect next time.
           peer.stub = null;
