@@ -44,7 +44,7 @@ export async function waitUntil<T>(probe: () => Promise<T | undefined>, ms: numb
   let last: unknown = "nothing yet";
   for (;;) {
     try {
-      const v = await bounded(probe(), Math.max(1, Math.min(3000, deadline - Date.now() + 1)), "probe");
+      const v = await bounded(probe(), Math.max(1000, deadline - Date.now()), "a probe to answer");
       if (v !== undefined) return v;
       last = "probe returned undefined";
     } catch (err) {
