@@ -51,10 +51,11 @@ export function clusterClient(env: Env, cluster: string): ClusterApi {
     if (leader) leaderHints.set(cluster, leader);
   };
 
-  /** Runs `fn` on the first member that answers. */
-  async function call<T>(fn: (replica: ReplicaStub) => Promise<T>): Promise<T> {
+  /** Runs `fn` on the first member that answers, starting with `first` when given. */
+  async function call<T>(fn: (replica: ReplicaStub) => Promise<T>, first?: string): Promise<T> {
     let lastError: unknown;
-    for (const id of candidates()) {
+    const order = first ? [first, ...candidates().filter((c) => c !== first)] : candidates();
+    for (const id of order) {
       try {
         return await withTimeout(fn(stub(id)), CALL_TIMEOUT_MS, `member ${id} did not answer`);
       } catch (err) {
@@ -67,9 +68,16 @@ export function clusterClient(env: Env, cluster: string): ClusterApi {
 
   return {
     async keys(req) {
-      const reply = await call((r) => r.keys(req));
-      learn(reply.leader);
-      return reply;
+      // A member that knows no leader answers "retryable": the request reached
+      // no log, so the next member may serve it (and the hint was wrong).
+      let reply: KeysReply | undefined;
+      for (const id of candidates()) {
+        reply = await call((r) => r.keys(req), id);
+        if (!reply.retryable) break;
+        if (leaderHints.get(cluster) === id) leaderHints.delete(cluster);
+      }
+      learn(reply!.leader);
+      return reply!;
     },
     cancelWatch: (watch) => stub(watch.member).cancelWatch(watch.id),
     async status() {

@@ -66,6 +66,8 @@ export interface KeysReply {
   watch?: { member: string; id: number };
   /** The leader as this replica knows it, so the router can send the next request there. */
   leader: string;
+  /** Set on an error that certainly changed nothing, which another member may serve. */
+  retryable?: boolean;
 }
 
 export type ReplicaRole = "StateLeader" | "StateFollower" | "StateCandidate" | "StatePreCandidate";
@@ -126,7 +128,16 @@ export type ReplicaStub = {
 };
 
 /** A Raft-level failure that becomes etcd's error 300 ("Raft Internal Error"). */
-class RaftError extends Error {}
+class RaftError extends Error {
+  /**
+   * True when the request certainly never reached a Raft log (no leader was
+   * known, or a proposal was refused), so the router may safely try another
+   * member; false when its outcome is unknown (a timeout after proposing).
+   */
+  constructor(message: string, readonly retryable = false) {
+    super(message);
+  }
+}
 
 const ROLE_NAMES: Record<Role, ReplicaRole> = {
   leader: "StateLeader",
@@ -276,7 +287,9 @@ export class Replica extends DurableObject<Env> {
       if (op.kind === "write") return await this.write(op.command, req.noValueOnSuccess);
       throw new Error("unreachable");
     } catch (err) {
-      if (err instanceof RaftError) return this.errorReply({ errorCode: ErrorCode.RaftInternal, message: "Raft Internal Error", cause: err.message, index: 0 });
+      if (!(err instanceof RaftError)) throw err;
+      const body = { errorCode: ErrorCode.RaftInternal, message: "Raft Internal Error", cause: err.message, index: 0 };
+      return { ...this.errorReply(body), retryable: err.retryable };
       throw err;
     }
   }
@@ -510,13 +523,13 @@ export class Replica extends DurableObject<Env> {
 
   private propose(data: string): Promise<EntryResult> {
     const r = this.node.propose(data);
-    if (!r.ok) return Promise.reject(new RaftError(`etcdserver: ${r.message}`));
+    if (!r.ok) return Promise.reject(new RaftError(`etcdserver: ${r.message}`, true));
     return this.awaitEntry(r.index, r.term);
   }
 
   private async proposeConfigChange(change: Parameters<RawNode["proposeConfigChange"]>[0]): Promise<void> {
     const r = this.node.proposeConfigChange(change);
-    if (!r.ok) throw new RaftError(`etcdserver: ${r.message}`);
+    if (!r.ok) throw new RaftError(`etcdserver: ${r.message}`, true);
     await this.awaitEntry(r.index, r.term);
   }
 
@@ -528,7 +541,7 @@ export class Replica extends DurableObject<Env> {
   /** ReadIndex (§6.4): resolves once this leader has confirmed it still leads and applied up to the read point. */
   private confirmReadIndex(): Promise<void> {
     const context = `${this.id}:${this.nextReadId++}`;
-    if (!this.node.readIndex(context)) return Promise.reject(new RaftError("etcdserver: no leader"));
+    if (!this.node.readIndex(context)) return Promise.reject(new RaftError("etcdserver: no leader", true));
     this.scheduleProcess();
     return this.waitFor(this.reads, context, { index: null } as PendingRead);
   }
@@ -569,7 +582,7 @@ export class Replica extends DurableObject<Env> {
   // ---- forwarding to the leader ----
 
   private async forward(req: KeysRequest): Promise<KeysReply> {
-    if (req.forwarded) throw new RaftError("etcdserver: no leader");
+    if (req.forwarded) throw new RaftError("etcdserver: no leader", true);
     await this.waitForLeader();
     try {
       return await withTimeout(this.leaderStub().keys({ ...req, forwarded: true }), REQUEST_TIMEOUT_MS + 1000);
@@ -583,7 +596,7 @@ export class Replica extends DurableObject<Env> {
     const deadline = Date.now() + LEADER_WAIT_MS;
     while (this.leader === NO_NODE || this.leader === this.id) {
       if (this.role === "leader") return;
-      if (Date.now() > deadline) throw new RaftError("etcdserver: no leader");
+      if (Date.now() > deadline) throw new RaftError("etcdserver: no leader", true);
       await scheduler.wait(TICK_MS / 2);
     }
   }
