@@ -37,4 +37,4 @@ it("keeps every replica's log under two snapshot intervals after 2.5 intervals o
   // The last write of each key survived: key k holds the last value written to it.
   const k0 = await (await call("/v2/keys/compact/k0")).json<{ node: { value: string } }>();
   expect(k0.node.value).toBe(`v${total - 20}`);
-});
+}, 60_000);
