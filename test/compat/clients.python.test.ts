@@ -2,8 +2,14 @@
 // the one that has the module) against our server and against etcd, with the
 // same exact expectations. The script prints indexes relative to the store
 // index it read first, so the expectations do not depend on the server.
+//
+// Deliberate difference: etcd's test instance has one member; our clusters
+// have the 3 configured members, listed exactly (ids, names, peer URLs, the
+// client URL we used), one of them the leader. A named cluster of ours runs
+// with python-etcd's version_prefix set to /clusters/<name>/v2.
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
+import { configuredMembers, oursClusters } from "./harness/clusters";
 import { targets } from "./harness/compare";
 import { repoRoot } from "./harness/processes";
 import { run } from "./harness/run";
@@ -42,6 +48,8 @@ function expected(P: string, U: string) {
     version_is_str: true,
     cluster_version: "3.4.0",
     members: [["clientURLs", "id", "name", "peerURLs"]],
+    member_list: [[expect.stringMatching(/^[0-9a-f]{1,16}$/), "compat", [expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/)], [U]]],
+    leader_id: expect.stringMatching(/^[0-9a-f]{1,16}$/),
     stats_store_keys: [
       "getsSuccess", "getsFail", "setsSuccess", "setsFail", "deleteSuccess", "deleteFail", "updateSuccess", "updateFail",
       "createSuccess", "createFail", "compareAndSwapSuccess", "compareAndSwapFail", "compareAndDeleteSuccess",
@@ -50,20 +58,33 @@ function expected(P: string, U: string) {
   };
 }
 
-describe.each([
-  ["etcd", t.etcd],
-  ["ours", t.ours],
-])("python-etcd against %s", (_label, url) => {
+/** What differs for one of our replicated clusters: all its configured members. */
+function expectedOurs(P: string, U: string, cluster: string) {
+  const members = configuredMembers(cluster);
+  return {
+    ...expected(P, U),
+    members: members.map(() => ["clientURLs", "id", "name", "peerURLs"]),
+    member_list: members.map((m) => [m.id, m.name, m.peerURLs, [U]]),
+    leader_id: expect.toBeOneOf(members.map((m) => m.id)),
+  };
+}
+
+const ours = oursClusters().map((c) => [`ours [${c.label}]`, t.ours + c.root, c.root, t.oursKind === "wrangler" ? c.name : ""] as const);
+
+describe.each([["etcd", t.etcd, "", ""] as const, ...ours])("python-etcd against %s", (_label, url, root, cluster) => {
   it("write, read, watch, test_and_set, append, refresh, delete, cluster info", async () => {
     const u = new URL(url);
     const P = `/py-${Math.random().toString(36).slice(2, 8)}`;
-    const r = await run("/usr/bin/python3", [SCRIPT, u.hostname, u.port, P], {}, 60_000);
+    const r = await run("/usr/bin/python3", [SCRIPT, u.hostname, u.port, P, root], {}, 60_000);
     expect(r.stderr, `python-etcd failed:\n${r.stderr}`).toBe("");
     expect(r.code).toBe(0);
     const got = JSON.parse(r.stdout) as Record<string, unknown>;
     // ttl right after a write is exact; after the refresh read it may tick down.
     const ar = got.after_refresh as { ttl: number } | undefined;
     if (ar && (ar.ttl === 199 || ar.ttl === 200)) ar.ttl = 200;
-    expect(got).toEqual(expected(P, url));
+    expect(got).toEqual(cluster === "" ? expected(P, url) : expectedOurs(P, url, cluster));
+    // The leader python-etcd reports is one of the listed members.
+    const list = got.member_list as [string][];
+    expect(list.map((m) => m[0])).toContain(got.leader_id);
   });
 });

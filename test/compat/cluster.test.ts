@@ -5,7 +5,14 @@
 // URL is normalised to <self> on each side, so it IS compared: clients such
 // as etcdctl sync their endpoint list from it.
 import { describe } from "vitest";
+//
+// Deliberate difference: etcd's test instance is one member; our cluster is
+// three replicas. /v2/members lists all three and /v2/stats/leader has two
+// followers; harness/replicated.ts checks OUR list exactly (the configured
+// members, one of them the leader) and compares the per-member shape with
+// etcd's.
 import { DELETE, GET, HEAD, POST, PUT, REQ, sequence, shapeOnly, statsDelta, statsMark, watch, awaitWatch } from "./harness/compare";
+import { leaderMember, leaderStats, membersList } from "./harness/replicated";
 
 describe("cluster endpoints", () => {
   sequence("version-health", [
@@ -18,9 +25,9 @@ describe("cluster endpoints", () => {
 
   sequence("members", [
     GET("/v2/machines", { note: "<self>, no newline" }),
-    GET("/v2/members", { shape: shapeOnly("clientURLs") }),
-    GET("/v2/members/", { shape: shapeOnly("clientURLs") }),
-    GET("/v2/members/leader", { shape: shapeOnly("clientURLs") }),
+    GET("/v2/members", { shape: membersList, note: "ours: exactly the 3 configured members" }),
+    GET("/v2/members/", { shape: membersList }),
+    GET("/v2/members/leader", { shape: leaderMember, note: "ours: one of the configured members" }),
     GET("/v2/members/nope", { note: "404 {\"message\":\"Not found\"}" }),
     REQ("POST", "/v2/members", { body: "{}", contentType: "text/plain", note: "415" }),
     REQ("POST", "/v2/members", { body: "{bad", contentType: "application/json", note: "400 bad json" }),
@@ -36,9 +43,9 @@ describe("cluster endpoints", () => {
 
   sequence("stats", [
     // Values are per-process counters and clocks; the state is exact (a
-    // single member is its own leader).
+    // single member is its own leader; our Worker asks the leader).
     GET("/v2/stats/self", { shape: shapeOnly("state") }),
-    GET("/v2/stats/leader", { shape: shapeOnly() }),
+    GET("/v2/stats/leader", { shape: leaderStats, note: "ours: the 2 other members as followers" }),
     GET("/v2/stats/store", { shape: shapeOnly() }),
   ]);
 
@@ -76,7 +83,7 @@ describe("cluster endpoints", () => {
     PUT("/v2/keys{p}/d?prevExist=true", { value: "x" }, { note: "update with value on dir" }),
     DELETE("/v2/keys{p}/d?prevValue=x", { note: "CAD on dir" }),
     GET("/v2/keys{p}/a?recursive=maybe", { note: "parse error: not counted" }),
-    GET("/v2/members", { shape: shapeOnly("clientURLs") }),
+    GET("/v2/members", { shape: membersList }),
     GET("/health"),
     watch("sw", "/v2/keys{p}/watched?wait=true"),
     statsDelta("watchers = 1 while a watch waits"),

@@ -127,12 +127,15 @@ async function newToken(size: number): Promise<{ url: string; token: string }> {
   return { url: res.body, token: m![1] };
 }
 
-/** `member list` lines ("<id>, started, <name>, <peer>, <client>, false") once all are started. */
+/** `member list` lines ("<id>, started, <name>, <peer>, <client>, false") once all are started with their client URLs. */
 async function startedMembers(members: Member[]): Promise<string[]> {
   return eventually(`${members.length} started members`, members, 40_000, async () => {
     const r = await etcdctl(members, "member", "list");
     const lines = r.stdout.trim().split("\n").filter((l) => l !== "");
-    if (r.code !== 0 || lines.length !== members.length || !lines.every((l) => l.includes(", started, "))) return undefined;
+    // A member shows "started" once its name is published; its client URL
+    // can follow a moment later. Wait for both.
+    const ready = (l: string) => l.includes(", started, ") && (l.split(", ")[4] ?? "") !== "";
+    if (r.code !== 0 || lines.length !== members.length || !lines.every(ready)) return undefined;
     return lines.sort((a, b) => a.split(", ")[2].localeCompare(b.split(", ")[2]));
   });
 }

@@ -1,7 +1,11 @@
 """Drive an etcd v2 server with python-etcd (Debian python3-etcd) and print
 what the client saw, as JSON, for the compat suite to assert on.
 
-Usage: /usr/bin/python3 python_etcd_client.py HOST PORT PREFIX
+Usage: /usr/bin/python3 python_etcd_client.py HOST PORT PREFIX [BASE_PATH]
+
+BASE_PATH is where the cluster's API lives on the server ("" for etcd and our
+default cluster, /clusters/<name> for a named cluster of ours): the client's
+version_prefix becomes BASE_PATH + "/v2".
 
 Indexes are printed relative to the store index read at the start (`base`),
 so the same expectations hold for any server.
@@ -33,7 +37,8 @@ def node(r, base):
 
 def main():
     host, port, prefix = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-    client = etcd.Client(host=host, port=port)
+    base_path = sys.argv[4] if len(sys.argv) > 4 else ""
+    client = etcd.Client(host=host, port=port, version_prefix=base_path + "/v2")
     out = {}
     base = client.read("/").etcd_index
     out["base_matches_header"] = base == client.read("/").etcd_index
@@ -118,7 +123,13 @@ def main():
     out["leader_client_urls"] = client.leader["clientURLs"]
     out["version_is_str"] = isinstance(client.version, str) and client.version != ""
     out["cluster_version"] = client.cluster_version
-    out["members"] = [sorted(m.keys()) for m in client.members.values()] if hasattr(client, "members") else None
+    members = client.members
+    out["members"] = [sorted(m.keys()) for m in members.values()]
+    # Every member, by id as a number (etcd's order).
+    out["member_list"] = [
+        [m["id"], m["name"], m["peerURLs"], m["clientURLs"]] for m in sorted(members.values(), key=lambda m: int(m["id"], 16))
+    ]
+    out["leader_id"] = client.leader["id"]
     out["stats_store_keys"] = list(client.store_stats.keys()) if hasattr(client, "store_stats") else None
 
     print(json.dumps(out, sort_keys=True, indent=1))

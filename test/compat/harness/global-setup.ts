@@ -6,6 +6,8 @@
 //                                  test must then pass: this validates the
 //                                  harness and its normalisation.
 import type { TestProject } from "vitest/node";
+import { NAMED_CLUSTER } from "./clusters";
+import { send } from "./http";
 import { startEtcd, startWrangler, stopAll, type Server } from "./processes";
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
@@ -14,6 +16,16 @@ export default async function setup(project: TestProject): Promise<() => Promise
   let ours: Server | undefined;
   try {
     [etcd, ours] = await Promise.all([startEtcd(), mode === "etcd" ? startEtcd() : startWrangler()]);
+    if (mode === "wrangler") {
+      // Our clusters start at store index 0, and a freshly created one holds
+      // its first election on first use. One write to a hidden key in each
+      // (the named one is created by it) gets both past that, so that no
+      // sequence starts at index 0, which the offsets treat as "no index".
+      for (const root of ["", NAMED_CLUSTER.root]) {
+        const r = await send(ours.url, { method: "PUT", path: `${root}/v2/keys/_compat-warmup`, body: "value=1", contentType: "application/x-www-form-urlencoded" }, 60_000);
+        if (r.status !== 201 && r.status !== 200) throw new Error(`warm-up write on ${root || "/"} answered ${r.status}: ${r.body}`);
+      }
+    }
   } catch (e) {
     await stopAll();
     throw e;

@@ -188,7 +188,9 @@ export async function startWrangler(): Promise<Server> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "compat-wrangler-"));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const args = ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", path.join(dir, "state")];
+  // DEBUG_FAULTS exposes /_debug/... (crash, partition, heal) for the
+  // linearizability test; it changes nothing else.
+  const args = ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", path.join(dir, "state"), "--var", "DEBUG_FAULTS:true"];
   const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" };
   const server = launch("wrangler", url, dir, "npx", args, env, repoRoot);
   await waitFor(server, "GET /version = 200", 60_000, async () => (await send(url, { method: "GET", path: "/version" }, 5000)).status === 200);

@@ -53,7 +53,8 @@ export function kill(child: ChildProcess): void {
 
 /** The store index right now (X-Etcd-Index of a root GET). */
 export async function currentIndex(url: string): Promise<number> {
-  const r = await send(url, { method: "GET", path: "/v2/keys/" });
+  // A named cluster's URL carries its base path (/clusters/<name>).
+  const r = await send(url, { method: "GET", path: `${new URL(url).pathname.replace(/\/$/, "")}/v2/keys/` });
   return Number(r.headers["x-etcd-index"]);
 }
 
