@@ -5,6 +5,7 @@
  * a partitioned leader that cannot commit while the majority goes on.
  */
 import { describe, expect, it } from "vitest";
+import { write } from "./helpers.ts";
 import {
   agreedLeader,
   appliedIndex,
@@ -104,6 +105,56 @@ describe("replication under faults", { timeout: 90_000 }, () => {
       await appliedUpTo(cluster, id, commit);
       expect((await localRead(cluster, id, "/")).body, `store of ${id}`).toBe(want.body);
     }
+  });
+
+  it("in-order POSTs across repeated leader crashes: every acknowledged one exactly once, none twice, nothing never sent", async () => {
+    const cluster = "rep-crash-post";
+    const ids = founders(cluster);
+    expect((await put(cluster, "start", "x")).status).toBe(201);
+    await agreedLeader(cluster, ids);
+    let stop = false;
+    const results: { value: string; a: Answer }[] = [];
+    const writers = Array.from({ length: 8 }, async (_, w) => {
+      for (let n = 0; !stop; n++) {
+        const value = `w${w}n${n}`;
+        const res = await bounded(
+          write("POST", `/clusters/${cluster}/v2/keys/queue`, `value=${value}`),
+          20_000,
+          `POST ${value} to be answered`,
+        );
+        const text = await res.text();
+        results.push({ value, a: { status: res.status, body: JSON.parse(text), headers: res.headers } });
+      }
+    });
+    const crashed: string[] = [];
+    for (let c = 0; c < 3; c++) {
+      await sleep(700);
+      const { leader } = await agreedLeader(cluster, ids, 20_000);
+      expect((await debug(cluster, `members/${leader}/crash`)).status).toBe(200);
+      crashed.push(leader);
+    }
+    await sleep(1000);
+    stop = true;
+    await bounded(Promise.all(writers), 30_000, "the writers to finish");
+
+    await agreedLeader(cluster, ids, 20_000);
+    const list = await get(cluster, "queue?recursive=true&sorted=true&quorum=true");
+    expect(list.status).toBe(200);
+    const queued = (list.body.node.nodes as { key: string; value: string }[]).map((n) => n.value);
+    const count = new Map<string, number>();
+    for (const v of queued) count.set(v, (count.get(v) ?? 0) + 1);
+    expect([...count].filter(([, n]) => n > 1), "values queued twice").toEqual([]);
+    const sent = new Set(results.map((r) => r.value));
+    expect(queued.filter((v) => !sent.has(v)), "values never sent").toEqual([]);
+    for (const { value, a } of results) {
+      if (a.status === 201) {
+        expect(count.get(value), `acknowledged ${value}`).toBe(1);
+        expect(a.body.node.value).toBe(value);
+      } else {
+        expectRaftError(a, `POST ${value}`);
+      }
+    }
+    expect(results.filter((r) => r.a.status === 201).length).toBeGreaterThan(20);
   });
 
   it("a follower that was cut off catches up from the log", async () => {

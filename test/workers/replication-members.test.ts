@@ -21,7 +21,9 @@ import {
   quorumPosition,
   raftStatus,
   removeMember,
+  replica,
   sleep,
+  SNAPSHOT_EVERY,
   status,
   waitUntil,
   type Answer,
@@ -151,6 +153,9 @@ describe("membership through Raft", { timeout: 90_000 }, () => {
     expect(add.body).toEqual(memberJSON(cluster, 3, url));
     const added = add.body.id as string;
     await configIs(cluster, first.leader, [...ids, added]);
+    // A peer URL already in use: 409, nothing added.
+    const taken = await addMember(cluster, url);
+    expect({ status: taken.status, body: taken.body }).toEqual({ status: 409, body: { message: "membership: peerURL exists" } });
 
     // Remove a follower.
     const follower = ids.find((id) => id !== first.leader)!;
@@ -189,6 +194,42 @@ describe("membership through Raft", { timeout: 90_000 }, () => {
     const last = await get(cluster, "bg?quorum=true");
     expect(last.body.node.value).toBe(String(acked));
     await sameStores(cluster, rest, after.leader);
+
+    // The removed members, cut out of the config, do not disturb the rest:
+    // over more than two election timeouts the leader and term stay put.
+    await sleep(4500);
+    expect(await agreedLeader(cluster, rest)).toEqual(after);
+    expect((await put(cluster, "bg", "end")).status).toBe(200);
+    expect((await status(cluster, leader)).state).not.toBe("StateLeader");
+  });
+
+  it("a member added after the log was compacted catches up from a snapshot, members included, and is promoted", async () => {
+    expect(SNAPSHOT_EVERY).toBe(200);
+    const cluster = "rep-join-snap";
+    const ids = founders(cluster);
+    expect((await put(cluster, "start", "x")).status).toBe(201);
+    const { leader } = await agreedLeader(cluster, ids);
+    const total = SNAPSHOT_EVERY + 50;
+    for (let i = 0; i < total; i += 25) {
+      const batch = await Promise.all(Array.from({ length: 25 }, (_, k) => put(cluster, `s/k${(i + k) % 10}`, `v${i + k}`)));
+      for (const w of batch) expect(ok(w)).toBe(true);
+    }
+    // The leader no longer has the log's start: a new member can only start from a snapshot.
+    expect((await raftStatus(cluster, leader)).firstIndex).toBeGreaterThan(2);
+    const add = await addMember(cluster, "http://10.0.0.3:2380");
+    expect(add.status).toBe(201);
+    const joined = add.body.id as string;
+    const all = [...ids, joined];
+    await configIs(cluster, leader, all);
+    await configIs(cluster, joined, all);
+    const store = await sameStores(cluster, all, leader);
+    expect(JSON.parse(store).node.nodes.find((n: { key: string }) => n.key === "/s").nodes).toHaveLength(10);
+    expect((await raftStatus(cluster, joined)).firstIndex).toBeGreaterThan(2);
+    expect(await replica(cluster, joined).logLength()).toBeLessThan(SNAPSHOT_EVERY);
+    const s = await status(cluster, joined);
+    expect(s.members).toEqual((await status(cluster, leader)).members);
+    expect(s.name).toBe("member-3");
+    expect(s.leader).toBe(leader);
   });
 
   it("restarts every replica with data, index and membership intact", async () => {
