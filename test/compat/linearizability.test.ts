@@ -1,0 +1,276 @@
+// Linearizability of our running server under faults: ~6 concurrent clients
+// do set, quorum get and compare-and-swap on 3 keys of a fresh named cluster
+// of the local `wrangler dev` server (started with DEBUG_FAULTS), while a
+// nemesis crashes the leader, crashes a follower, cuts one member off, cuts
+// the leader off into a minority, and heals, in a loop. The history is then
+// checked with the Raft work's checker (test/raft/linearizability.ts) against
+// its per-key register model (test/raft/sim/kv.ts).
+//
+// Outcomes: a request that answers is definite (a CAS that compares false, or
+// a read of a missing key, is a definite result too). A write that times out
+// (8 s) or fails with a 5xx or a broken connection may or may not have taken
+// effect: it goes into the history as indeterminate (its return at infinity,
+// any output accepted), so it can take effect at any point after its call, or
+// never. A read without an answer has no effect and is left out.
+//
+// The cluster is its own (compat-lin-<random>), so the faults disturb no
+// other test.
+import { describe, expect, inject, it } from "vitest";
+import { checkLinearizability } from "../raft/linearizability";
+import { kvModel, type KvInput, type KvOperation, type KvOutput } from "../raft/sim/kv";
+import { configuredMembers } from "./harness/clusters";
+import { send, type RawResponse } from "./harness/http";
+
+const ORIGIN = inject("compatOursUrl");
+const CLUSTER = `compat-lin-${Math.random().toString(36).slice(2, 8)}`;
+const ROOT = `/clusters/${CLUSTER}`;
+const KEYS = ["k0", "k1", "k2"].map((k) => `/lin/${k}`);
+const CLIENTS = 6;
+const RUN_MS = Number(process.env.COMPAT_LIN_MS ?? 25_000);
+const REQUEST_TIMEOUT_MS = 8_000;
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const now = () => performance.now();
+const form = (fields: Record<string, string>) => Object.entries(fields).map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join("&");
+
+type Outcome = { definite: KvOutput } | { indeterminate: string };
+
+/** Sends one operation and classifies the answer. */
+async function perform(input: KvInput): Promise<Outcome> {
+  const path = `${ROOT}/v2/keys${input.key}`;
+  let res: RawResponse;
+  try {
+    if (input.kind === "read") {
+      res = await send(ORIGIN, { method: "GET", path: `${path}?quorum=true` }, REQUEST_TIMEOUT_MS);
+    } else {
+      const q = input.kind === "cas" ? `?prevValue=${encodeURIComponent(input.expected ?? "")}` : "";
+      res = await send(
+        ORIGIN,
+        { method: "PUT", path: path + q, body: form({ value: input.value }), contentType: "application/x-www-form-urlencoded" },
+        REQUEST_TIMEOUT_MS,
+      );
+    }
+  } catch (e) {
+    return { indeterminate: /timeout/.test(String(e)) ? "timeout" : "connection error" };
+  }
+  const code = (() => {
+    try {
+      return (JSON.parse(res.body) as { errorCode?: number }).errorCode;
+    } catch {
+      return undefined;
+    }
+  })();
+  switch (input.kind) {
+    case "read":
+      if (res.status === 200) return { definite: { kind: "read", value: (JSON.parse(res.body) as { node: { value: string } }).node.value } };
+      if (res.status === 404 && code === 100) return { definite: { kind: "read", value: null } };
+      break;
+    case "put":
+      if (res.status === 200 || res.status === 201) return { definite: { kind: "put" } };
+      break;
+    case "cas":
+      if (res.status === 200) return { definite: { kind: "cas", ok: true } };
+      // 101 compare failed; 100 the key does not exist (yet): a CAS that
+      // compared false either way (expected values are never null here).
+      if ((res.status === 412 && code === 101) || (res.status === 404 && code === 100)) return { definite: { kind: "cas", ok: false } };
+      break;
+  }
+  // Anything else (5xx, an election in progress, ...) is not a definite outcome.
+  return { indeterminate: `HTTP ${res.status}${code === undefined ? "" : ` errorCode ${code}`}` };
+}
+
+interface Tally {
+  ok: number;
+  /** Reads without an answer: no effect, left out of the history. */
+  failed: number;
+  /** Writes with an unknown outcome: in the history as indeterminate. */
+  indeterminate: number;
+  reasons: Map<string, number>;
+}
+
+async function client(id: number, deadline: number, history: KvOperation[], tally: Tally): Promise<void> {
+  const lastSeen = new Map<string, string>();
+  let seq = 0;
+  while (now() < deadline) {
+    const key = KEYS[Math.floor(Math.random() * KEYS.length)];
+    const value = `c${id}-${seq++}`;
+    const r = Math.random();
+    const known = lastSeen.get(key);
+    let input: KvInput;
+    if (r < 0.4) input = { kind: "read", key };
+    else if (r < 0.7 || known === undefined) input = { kind: "put", key, value };
+    // Mostly the value last seen (likely to succeed), sometimes a stale guess.
+    else input = { kind: "cas", key, expected: Math.random() < 0.8 ? known : `c${id}-stale`, value };
+    const call = now();
+    const outcome = await perform(input);
+    const ret = now();
+    if ("definite" in outcome) {
+      tally.ok++;
+      history.push({ client: id, op: input.kind, input, output: outcome.definite, call, return: ret });
+      if (outcome.definite.kind === "read" && outcome.definite.value !== null) lastSeen.set(key, outcome.definite.value);
+      if (input.kind !== "read" && (outcome.definite.kind === "put" || (outcome.definite.kind === "cas" && outcome.definite.ok))) lastSeen.set(key, value);
+    } else {
+      tally.reasons.set(`${input.kind}: ${outcome.indeterminate}`, (tally.reasons.get(`${input.kind}: ${outcome.indeterminate}`) ?? 0) + 1);
+      if (input.kind === "read") {
+        tally.failed++;
+      } else {
+        tally.indeterminate++;
+        history.push({ client: id, op: input.kind, input, output: { kind: "unknown" }, call, return: Infinity });
+      }
+      await pause(100);
+    }
+  }
+}
+
+interface Faults {
+  crashes: number;
+  partitions: number;
+  heals: number;
+  errors: string[];
+  log: string[];
+}
+
+async function debugPost(path: string, body?: unknown): Promise<RawResponse> {
+  return send(
+    ORIGIN,
+    body === undefined ? { method: "POST", path: `${ROOT}/_debug${path}` } : { method: "POST", path: `${ROOT}/_debug${path}`, body: JSON.stringify(body), contentType: "application/json" },
+    15_000,
+  );
+}
+
+async function leaderId(): Promise<string | undefined> {
+  for (let i = 0; i < 10; i++) {
+    try {
+      const r = await send(ORIGIN, { method: "GET", path: `${ROOT}/v2/members/leader` }, 8_000);
+      if (r.status === 200) return (JSON.parse(r.body) as { id: string }).id;
+    } catch {
+      // retry
+    }
+    await pause(500);
+  }
+  return undefined;
+}
+
+async function nemesis(deadline: number, ids: string[], faults: Faults): Promise<void> {
+  const t0 = now();
+  const act = async (what: string, path: string, body: unknown, count: keyof Pick<Faults, "crashes" | "partitions" | "heals">) => {
+    try {
+      const r = await debugPost(path, body);
+      if (r.status === 200) {
+        faults[count]++;
+        faults.log.push(`${((now() - t0) / 1000).toFixed(1)}s ${what}`);
+      } else faults.errors.push(`${what}: HTTP ${r.status} ${r.body.slice(0, 200)}`);
+    } catch (e) {
+      faults.errors.push(`${what}: ${String(e)}`);
+    }
+  };
+  const others = (id: string) => ids.filter((x) => x !== id);
+  const pick = <T>(xs: T[]) => xs[Math.floor(Math.random() * xs.length)];
+  const plan: Array<() => Promise<void>> = [
+    async () => {
+      const l = await leaderId();
+      if (l) await act(`crash leader ${l}`, `/members/${l}/crash`, undefined, "crashes");
+    },
+    async () => {
+      const l = await leaderId();
+      const f = pick(l ? others(l) : ids);
+      await act(`crash follower ${f}`, `/members/${f}/crash`, undefined, "crashes");
+    },
+    async () => {
+      const a = pick(ids);
+      await act(`partition ${a} | ${others(a).join(",")}`, "/partition", { groups: [[a], others(a)] }, "partitions");
+    },
+    async () => act("heal", "/heal", undefined, "heals"),
+    async () => {
+      const l = await leaderId();
+      if (l) await act(`partition leader ${l} into a minority | ${others(l).join(",")}`, "/partition", { groups: [[l], others(l)] }, "partitions");
+    },
+    async () => act("heal", "/heal", undefined, "heals"),
+  ];
+  for (let i = 0; now() < deadline; i++) {
+    await pause(2_500);
+    if (now() >= deadline) break;
+    await plan[i % plan.length]();
+  }
+  await act("final heal", "/heal", undefined, "heals");
+}
+
+/** Greedily drops operations while the history stays non-linearizable (bounded in time). */
+function shrink(part: KvOperation[], budgetMs = 20_000): KvOperation[] {
+  let cur = part.slice();
+  const start = Date.now();
+  for (let i = cur.length - 1; i >= 0 && Date.now() - start < budgetMs; i--) {
+    const without = cur.slice(0, i).concat(cur.slice(i + 1));
+    if (checkLinearizability(kvModel, without).linearizable === false) cur = without;
+  }
+  return cur;
+}
+
+function show(op: KvOperation, t0: number): string {
+  const t = (x: number) => (x === Infinity ? "∞" : `${((x - t0) / 1000).toFixed(3)}s`);
+  const inp = op.input.kind === "read" ? `read` : op.input.kind === "put" ? `set ${op.input.value}` : `cas ${op.input.expected} -> ${op.input.value}`;
+  return `  client ${op.client} [${t(op.call)} .. ${t(op.return)}] ${op.input.key} ${inp} => ${JSON.stringify(op.output)}`;
+}
+
+describe.skipIf(inject("compatOursKind") !== "wrangler")("linearizability under faults", () => {
+  it(
+    "set, quorum get and CAS from 6 clients stay linearizable through crashes and partitions",
+    async () => {
+      const ids = configuredMembers(CLUSTER).map((m) => m.id);
+      // The first request creates the cluster; wait for its first leader.
+      expect(await leaderId(), "the new cluster elects a leader").toBeDefined();
+
+      const history: KvOperation[] = [];
+      const tally: Tally = { ok: 0, failed: 0, indeterminate: 0, reasons: new Map() };
+      const faults: Faults = { crashes: 0, partitions: 0, heals: 0, errors: [], log: [] };
+      const t0 = now();
+      const deadline = t0 + RUN_MS;
+      await Promise.all([...Array.from({ length: CLIENTS }, (_, i) => client(i, deadline, history, tally)), nemesis(deadline, ids, faults)]);
+      // After healing, one more quorum read of every key joins the history.
+      await pause(1_000);
+      for (const key of KEYS) {
+        const call = now();
+        const o = await perform({ kind: "read", key });
+        if ("definite" in o) {
+          tally.ok++;
+          history.push({ client: "final", op: "read", input: { kind: "read", key }, output: o.definite, call, return: now() });
+        }
+      }
+
+      const checkStart = Date.now();
+      const result = checkLinearizability(kvModel, history);
+      const checkMs = Date.now() - checkStart;
+      const byKind = (k: string) => history.filter((o) => o.op === k && o.output.kind !== "unknown").length;
+      console.log(
+        [
+          `linearizability: ${((now() - t0) / 1000).toFixed(1)} s, ${CLIENTS} clients, keys ${KEYS.join(" ")} on ${ROOT}`,
+          `  ops ok ${tally.ok} (read ${byKind("read")}, set ${byKind("put")}, cas ${byKind("cas")}; cas succeeded ${history.filter((o) => o.output.kind === "cas" && o.output.ok).length})`,
+          `  failed (reads without answer) ${tally.failed}, indeterminate (writes) ${tally.indeterminate}`,
+          ...[...tally.reasons.entries()].map(([r, n]) => `    ${r}: ${n}`),
+          `  faults: ${faults.crashes} crashes, ${faults.partitions} partitions, ${faults.heals} heals${faults.errors.length ? `; ${faults.errors.length} fault requests failed` : ""}`,
+          ...faults.log.map((l) => `    ${l}`),
+          ...faults.errors.map((e) => `    failed: ${e}`),
+          `  checker: ${JSON.stringify(result.linearizable)} in ${checkMs} ms`,
+        ].join("\n"),
+      );
+      if (result.linearizable !== true) {
+        const minimal = result.linearizable === false ? shrink(result.part) : result.part;
+        const key = result.part[0]?.input.key;
+        console.log(
+          `${result.linearizable === false ? "NOT LINEARIZABLE" : "checker gave up (search budget)"}: key ${key}, ` +
+            `${result.part.length} ops, ${minimal.length} in the smallest failing history found:\n` +
+            minimal
+              .slice()
+              .sort((a, b) => a.call - b.call)
+              .map((o) => show(o, t0))
+              .join("\n"),
+        );
+      }
+      expect(result.linearizable).toBe(true);
+      expect(tally.ok).toBeGreaterThan(100);
+      expect(faults.crashes).toBeGreaterThanOrEqual(1);
+      expect(faults.partitions).toBeGreaterThanOrEqual(1);
+    },
+    150_000,
+  );
+});
