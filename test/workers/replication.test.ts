@@ -4,8 +4,13 @@
  * reads see the latest write. Each test uses its own named cluster.
  */
 import { describe, expect, it } from "vitest";
+import { write } from "./helpers.ts";
 import {
   agreedLeader,
+  bounded,
+  keysRequest,
+  replica,
+  waitUntil,
   appliedUpTo,
   clusterCall,
   founders,
@@ -109,5 +114,62 @@ describe("a 3-replica cluster", { timeout: 60_000 }, () => {
     // A quorum read through the router is served by the leader: the router learned it.
     const stats = await clusterCall(cluster, "/v2/stats/self");
     expect((await stats.json<{ id: string; state: string }>())).toMatchObject({ id: leader, state: "StateLeader" });
+  });
+
+  it("TTL expiry is replicated: every replica removes the key at the same index with the same expire event", async () => {
+    const cluster = "rep-ttl";
+    const ids = founders(cluster);
+    const set = await write("PUT", `/clusters/${cluster}/v2/keys/t`, "value=v&ttl=1");
+    expect(set.status).toBe(201);
+    const created = (await set.json<{ node: { modifiedIndex: number; expiration: string } }>()).node;
+    const { leader } = await agreedLeader(cluster, ids);
+    const gone = await waitUntil(
+      async () => {
+        const r = await get(cluster, "t?quorum=true");
+        return r.status === 404 ? r : undefined;
+      },
+      10_000,
+      "the ttl=1 key has expired",
+    );
+    const expiredAt = created.modifiedIndex + 1;
+    expect(gone.body).toEqual({ errorCode: 100, message: "Key not found", cause: "/t", index: expiredAt });
+    const commit = (await status(cluster, leader)).raft.index;
+    const event =
+      `{"action":"expire","node":{"key":"/t","modifiedIndex":${expiredAt},"createdIndex":${created.modifiedIndex}},` +
+      `"prevNode":{"key":"/t","value":"v","expiration":"${created.expiration}","modifiedIndex":${created.modifiedIndex},"createdIndex":${created.modifiedIndex}}}\n`;
+    for (const id of ids) {
+      await appliedUpTo(cluster, id, commit);
+      const mine = await localRead(cluster, id, "/t");
+      expect({ id, status: mine.status, etcdIndex: mine.etcdIndex }).toEqual({ id, status: 404, etcdIndex: expiredAt });
+      // The same event in every replica's history.
+      const watch = await bounded(
+        replica(cluster, id).keys(keysRequest("GET", "/t", { wait: true, waitIndex: expiredAt, forwarded: true })),
+        5000,
+        `a history watch on ${id}`,
+      );
+      expect(watch.status).toBe(200);
+      expect(await bounded(new Response(watch.stream).text(), 5000, `the history event on ${id}`)).toBe(event);
+    }
+    expect((await replica(cluster, leader).storeStats()).expireCount).toBe(1);
+  });
+
+  it("a watch held by a follower sees writes committed through the leader", async () => {
+    const cluster = "rep-follower-watch";
+    const ids = founders(cluster);
+    expect((await put(cluster, "start", "x")).status).toBe(201);
+    const { leader } = await agreedLeader(cluster, ids);
+    const follower = ids.find((id) => id !== leader)!;
+    const watch = await bounded(
+      replica(cluster, follower).keys(keysRequest("GET", "/fw", { wait: true, forwarded: true })),
+      5000,
+      "a watch on the follower",
+    );
+    expect(watch.status).toBe(200);
+    expect(watch.watch?.member).toBe(follower);
+    const w = await put(cluster, "fw", "hello");
+    expect(w.status).toBe(201);
+    expect(await bounded(new Response(watch.stream).text(), 5000, "the follower's watch to fire")).toBe(
+      `{"action":"set","node":{"key":"/fw","value":"hello","modifiedIndex":2,"createdIndex":2}}\n`,
+    );
   });
 });
