@@ -49,7 +49,7 @@ export function table(rows: Row[]): string {
     });
     for (const t of TARGETS) {
       const n = row.results.get(t)?.note;
-      if (n) notes.push(`- ${row.section}, ${row.label}, ${t}: ${n}`);
+      if (n) notes.push(`- ${row.section}, ${row.label}, ${t}: ${n.replace(/\s+/g, " ").slice(0, 400)}`);
     }
   }
   if (notes.length) out.push("", "Notes (first error per row, watcher failures):", "", ...notes);
@@ -93,15 +93,18 @@ ${opts.env}
 
 How to read it: every figure comes from the same Node load generator
 (bench/load.ts), run on the same machine in the same run against one target
-at a time: our Worker under \`wrangler dev\` (one replica Durable Object),
-real etcd as a 1-member cluster and as a 3-member cluster (all members on
+at a time: our Worker under \`wrangler dev\` as \`npm start\` runs it (all of
+its Durable Objects, however many replicas a cluster has, in one local
+workerd), real etcd as a 1-member cluster and as a 3-member cluster (all members on
 this machine, clients talking to member 1). The loop is closed: N clients
 each keep exactly one request in flight, so req/s and latency are two views
 of the same run (more clients means more queueing, not more offered load),
 and the generator shares the CPUs with the server. Ratios are ours divided by
 etcd: above 1× means we are higher (better for req/s, worse for latency and
 memory). Peak RSS is the summed resident memory of the server processes
-(workerd for ours, every etcd member for etcd), sampled every 200 ms.
+(workerd for ours, every etcd member for etcd), sampled every 200 ms. A
+load average above the CPU count means other work shared the machine: trust
+ratios within one run more than absolute figures across runs.
 
 Rows: writes are PUTs of 100-byte values over 1,000 keys; reads are default
 (local) GETs and \`quorum=true\` GETs of those keys; CAS is every client doing

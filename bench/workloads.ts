@@ -164,7 +164,11 @@ export async function watchers(t: Target, rss: RssSampler, n: number, round: num
     const lat: number[] = [];
     for (const x of results) {
       if (typeof x === "number") lat.push(x - tw);
-      else errs.set(x, (errs.get(x) ?? 0) + 1);
+      else {
+        // One line per kind of failure: drop stacks and workerd's per-error reference ids.
+        const kind = x.split("\n")[0].replace(/reference = \w+/, "reference = …").trim().slice(0, 80);
+        errs.set(kind, (errs.get(kind) ?? 0) + 1);
+      }
     }
     lat.sort((a, b) => a - b);
     const q = (p: number) => (lat.length ? lat[Math.min(lat.length - 1, Math.ceil(p * lat.length) - 1)] : NaN);
@@ -180,8 +184,9 @@ export async function watchers(t: Target, rss: RssSampler, n: number, round: num
         "p99 ms": q(0.99),
         errors: n - lat.length,
         "peak RSS MB": rss.read() / MB,
-        // Only meaningful when every watcher is held (a crashed server restarts smaller).
-        "KB per idle watcher": registered === n ? (after - before) / registered / 1024 : NaN,
+        // Only meaningful when every watcher is held (a crashed server restarts
+        // smaller), and below 1,000 watchers the delta drowns in RSS noise (GC can make it negative).
+        "KB per idle watcher": registered === n && n >= 1000 ? (after - before) / registered / 1024 : NaN,
       },
       note: notes.length ? notes.join("; ") : undefined,
     };
