@@ -3,7 +3,20 @@
  * a 64-bit number without leading zeros. Derived from names with FNV-1a so
  * every Worker and replica computes the same ids without storing them.
  */
+const ids = new Map<string, string>();
+
+/** Cached: ids are asked for on every request. */
 export function idFromName(name: string): string {
+  let id = ids.get(name);
+  if (id === undefined) {
+    id = fnv1a64(name);
+    if (ids.size > 10_000) ids.clear();
+    ids.set(name, id);
+  }
+  return id;
+}
+
+function fnv1a64(name: string): string {
   let h = 0xcbf29ce484222325n;
   for (const b of new TextEncoder().encode(name)) {
     h ^= BigInt(b);
