@@ -26,11 +26,13 @@ export function replica(cluster: string, id: string): ReplicaStub {
 
 /** Rejects with `message` if `promise` has not settled within `ms`. */
 export function bounded<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timer: ReturnType<typeof setTimeout> | null = null;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${message}`)), ms);
   });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  return Promise.race([promise, timeout]).finally(() => {
+    if (timer !== null) clearTimeout(timer);
+  });
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -152,7 +154,7 @@ export function status(cluster: string, id: string, ms = 5000): Promise<ReplicaS
 
 /** The Raft core's own status (config with voters and learners, commit, applied), read inside the object. */
 export function raftStatus(cluster: string, id: string, ms = 5000): Promise<Status> {
-  const stub = replica(cluster, id) as unknown as DurableObjectStub;
+  const stub = replica(cluster, id) as unknown as DurableObjectStub<Replica>;
   return bounded(
     runInDurableObject(stub, (instance: Replica) => {
       const s = (instance as unknown as { node: { status(): Status } }).node.status();
@@ -165,7 +167,7 @@ export function raftStatus(cluster: string, id: string, ms = 5000): Promise<Stat
 
 /** The index of the last entry this replica applied to its store. */
 export function appliedIndex(cluster: string, id: string, ms = 5000): Promise<number> {
-  const stub = replica(cluster, id) as unknown as DurableObjectStub;
+  const stub = replica(cluster, id) as unknown as DurableObjectStub<Replica>;
   return bounded(
     runInDurableObject(stub, (instance: Replica) => (instance as unknown as { applied: number }).applied),
     ms,
