@@ -361,7 +361,8 @@ async function runStep(step: Step, t: TargetCtx): Promise<View | string> {
       info.relativeWaitIndex = /waitIndex=\{idx:/.test(r.path);
       const raw = toRaw(r, t);
       const res = await send(t.url, raw);
-      if (r.method === "HEAD" && "content-length" in res.headers) {
+      // (Not with wait=: GET would block as a watch.)
+      if (r.method === "HEAD" && "content-length" in res.headers && !/[?&]wait=/.test(raw.path)) {
         // HEAD's Content-Length is compared as "the length of the body GET
         // would send", by asking GET the same (on both sides alike, so store
         // stats stay comparable). The raw number would depend on things that
