@@ -14,7 +14,7 @@
 // never. A read without an answer has no effect and is left out.
 //
 // The cluster is its own (compat-lin-<random>), so the faults disturb no
-// other test.
+// other test. COMPAT_LIN_MS sets the workload's duration (default 25000).
 import { describe, expect, inject, it } from "vitest";
 import { checkLinearizability } from "../raft/linearizability";
 import { kvModel, type KvInput, type KvOperation, type KvOutput } from "../raft/sim/kv";
