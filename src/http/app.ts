@@ -8,7 +8,7 @@ import { discoveryRoutes } from "../discovery/routes.ts";
 import { clusterClient } from "./cluster-client.ts";
 import { debugRoutes } from "./debug-routes.ts";
 import { etcdRoutes, type ClusterRef } from "./etcd-routes.ts";
-import { goHTTP, notFound, plainError } from "./go-http.ts";
+import { goHTTP, notFound } from "./go-http.ts";
 
 export interface Env {
   REPLICA: DurableObjectNamespace;
@@ -41,9 +41,6 @@ app.route(`/clusters/:cluster{${CLUSTER_NAME}}`, etcdRoutes((c) => namedCluster(
 app.route("/", debugRoutes(() => defaultCluster()));
 app.route(`/clusters/:cluster{${CLUSTER_NAME}}`, debugRoutes((c) => namedCluster(c.req.param("cluster")!)));
 app.route("/", discoveryRoutes(clusterClient));
-// etcd serves its v3 gRPC gateway under /v3; this server has no v3 API, and
-// answers there as etcd's gateway does for an unknown path.
-app.all("/v3/*", () => plainError(404, "Not Found"));
 
 app.notFound(() => notFound());
 app.onError((err) => {

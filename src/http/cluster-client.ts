@@ -34,7 +34,7 @@ export interface ClusterApi {
 const leaderHints = new Map<string, string>();
 const knownMembers = new Map<string, string[]>();
 
-/** A call that gets no answer in this time is tried on the next member. */
+/** A call that gets no answer in this time counts as failed. */
 const CALL_TIMEOUT_MS = 12_000;
 
 export function clusterClient(env: Env, cluster: string): ClusterApi {
@@ -51,33 +51,61 @@ export function clusterClient(env: Env, cluster: string): ClusterApi {
     if (leader) leaderHints.set(cluster, leader);
   };
 
-  /** Runs `fn` on the first member that answers, starting with `first` when given. */
-  async function call<T>(fn: (replica: ReplicaStub) => Promise<T>, first?: string): Promise<T> {
+  /** Runs a read-only `fn` on the first member that answers: retrying a read elsewhere is harmless. */
+  async function call<T>(fn: (replica: ReplicaStub) => Promise<T>): Promise<T> {
     let lastError: unknown;
-    const order = first ? [first, ...candidates().filter((c) => c !== first)] : candidates();
-    for (const id of order) {
+    for (const id of candidates()) {
       try {
         return await withTimeout(fn(stub(id)), CALL_TIMEOUT_MS, `member ${id} did not answer`);
       } catch (err) {
         lastError = err;
-        if (leaderHints.get(cluster) === id) leaderHints.delete(cluster);
+        forget(id);
       }
     }
     throw lastError;
   }
 
+  const forget = (id: string) => {
+    if (leaderHints.get(cluster) === id) leaderHints.delete(cluster);
+  };
+
+  /**
+   * Runs a request on the members in turn until one takes it. A member that
+   * refuses before anything reached a Raft log (it knows no leader) lets the
+   * next one try. For a change, a call that fails or times out may still
+   * have been proposed, so it is never sent again: the client gets an unknown
+   * outcome, as etcd reports it, instead of a change applied twice. A read
+   * is simply tried on the next member.
+   */
+  async function attempt<T>(
+    fn: (replica: ReplicaStub) => Promise<T>,
+    refused: (answer: T) => boolean,
+    unknown: (cause: string) => T,
+    isChange: boolean,
+  ): Promise<T> {
+    let answer: T | undefined;
+    for (const id of candidates()) {
+      try {
+        answer = await withTimeout(fn(stub(id)), CALL_TIMEOUT_MS, `member ${id} did not answer`);
+      } catch (err) {
+        forget(id);
+        const cause = `etcdserver: request timed out, possibly due to previous leader failure (${(err as Error).message})`;
+        if (isChange) return unknown(cause);
+        answer = unknown(cause);
+        continue;
+      }
+      if (!refused(answer)) return answer;
+      forget(id);
+    }
+    return answer ?? unknown("etcdserver: no leader");
+  }
+
   return {
     async keys(req) {
-      // A member that knows no leader answers "retryable": the request reached
-      // no log, so the next member may serve it (and the hint was wrong).
-      let reply: KeysReply | undefined;
-      for (const id of candidates()) {
-        reply = await call((r) => r.keys(req), id);
-        if (!reply.retryable) break;
-        if (leaderHints.get(cluster) === id) leaderHints.delete(cluster);
-      }
-      learn(reply!.leader);
-      return reply!;
+      const isChange = !(req.method === "GET" || req.method === "HEAD");
+      const reply = await attempt((r) => r.keys(req), (a) => a.retryable === true, unknownKeysOutcome, isChange);
+      learn(reply.leader);
+      return reply;
     },
     cancelWatch: (watch) => stub(watch.member).cancelWatch(watch.id),
     async status() {
@@ -93,9 +121,21 @@ export function clusterClient(env: Env, cluster: string): ClusterApi {
       const followers = await stub(s.leader).followerStats();
       return followers ? { leader: s.leader, followers } : null;
     },
-    addMember: (peerURLs) => call((r) => r.addMember(peerURLs)),
-    removeMember: (id) => call((r) => r.removeMember(id)),
-    updateMember: (id, peerURLs) => call((r) => r.updateMember(id, peerURLs)),
+    addMember: (peerURLs) => attempt((r) => r.addMember(peerURLs), memberRefused, unknownMemberOutcome, true),
+    removeMember: (id) => attempt((r) => r.removeMember(id), memberRefused, unknownMemberOutcome, true),
+    updateMember: (id, peerURLs) => attempt((r) => r.updateMember(id, peerURLs), memberRefused, unknownMemberOutcome, true),
     member: stub,
   };
 }
+
+/** etcd's error 300 for a request whose outcome is unknown. */
+function unknownKeysOutcome(cause: string): KeysReply {
+  const body = { errorCode: 300, message: "Raft Internal Error", cause, index: 0 };
+  return { status: 500, body: JSON.stringify(body) + "\n", etcdIndex: 0, raft: null, leader: "" };
+}
+
+function unknownMemberOutcome(cause: string): MemberChange {
+  return { ok: false, status: 500, message: cause };
+}
+
+const memberRefused = (c: MemberChange) => !c.ok && c.retryable === true;

@@ -12,7 +12,7 @@ import type { Member } from "../replica/members.ts";
 import type { Env } from "./app.ts";
 import { clusterClient, type ClusterApi } from "./cluster-client.ts";
 import { goJSON, goJSONLine } from "./go-json.ts";
-import { methodNotAllowed, TEXT_PLAIN } from "./go-http.ts";
+import { methodNotAllowed, plainError, TEXT_PLAIN } from "./go-http.ts";
 import { handleKeys } from "./keys-routes.ts";
 import { membersWrite } from "./members-routes.ts";
 
@@ -113,6 +113,10 @@ export function etcdRoutes(clusterOf: (c: C) => ClusterRef): Hono<{ Bindings: En
   r.all("/v2/members", members);
   r.all("/v2/members/*", members);
 
+  // etcd serves its v3 gRPC gateway under /v3; this server has no v3 API, and
+  // answers there as etcd's gateway does for an unknown path.
+  r.all("/v3/*", () => plainError(404, "Not Found"));
+
   r.all("/v2/stats/store", async (c) => only(c, ["GET"]) ?? json(goJSON(await api(c).storeStats())));
 
   r.all("/v2/stats/self", async (c) => only(c, ["GET"]) ?? json(goJSON(selfStats(await api(c).status()))));
@@ -146,6 +150,7 @@ const healthRead = {
   refresh: null,
   ttl: null,
   noValueOnSuccess: false,
+  internal: true,
 } as const;
 
 function selfStats(s: ReplicaStatus) {

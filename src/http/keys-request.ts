@@ -36,6 +36,8 @@ export interface KeysRequest {
   noValueOnSuccess: boolean;
   /** Set by a follower that passed the request on to its leader (at most one hop). */
   forwarded?: boolean;
+  /** A read the server makes for itself (the /health check): not a client's keys request. */
+  internal?: boolean;
 }
 
 const BOOLS: Record<string, boolean> = {

@@ -35,7 +35,12 @@ export async function membersWrite(
       const id = parseMemberId(sub);
       change = request.method === "DELETE" ? await api.removeMember(id) : await api.updateMember(id, await readPeerURLs(request));
     }
-    if (!change.ok) return httpError(change.status, change.message, cid);
+    if (!change.ok) {
+      if (change.status !== 500) return httpError(change.status, change.message, cid);
+      // etcd hides internal causes (no leader, timeouts) behind this text.
+      console.error(`members ${request.method} failed: ${change.message}`);
+      return httpError(500, "Internal Server Error", cid);
+    }
     return new Response(null, { status: 204, headers: cid });
   } catch (err) {
     if (err instanceof RequestError) return httpError(err.status, err.message, cid);

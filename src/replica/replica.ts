@@ -94,8 +94,14 @@ export interface FollowerStats {
   latencies: number[];
 }
 
-/** Answers of the members API, as plain data for the HTTP layer. */
-export type MemberChange = { ok: true; member?: Member } | { ok: false; status: number; message: string };
+/**
+ * Answers of the members API, as plain data for the HTTP layer. `retryable`
+ * marks a refusal that reached no Raft log (no leader known), which another
+ * member may take instead.
+ */
+export type MemberChange =
+  | { ok: true; member?: Member }
+  | { ok: false; status: number; message: string; retryable?: boolean };
 
 interface Waiter<T> {
   resolve(value: T): void;
@@ -274,7 +280,7 @@ export class Replica extends DurableObject<Env> {
   // ---- RPC: from the router ----
 
   async keys(req: KeysRequest): Promise<KeysReply> {
-    if (!req.forwarded) this.countAuthCheck();
+    if (!req.forwarded && !req.internal) this.countAuthCheck();
     const op = keysOperation(req, Date.now());
     try {
       if (op.kind === "read" && !op.quorum) return this.localRead(req);
@@ -347,38 +353,58 @@ export class Replica extends DurableObject<Env> {
   }
 
   /** POST /v2/members: the new member joins as a learner and is promoted once it has caught up. */
-  async addMember(peerURLs: string[]): Promise<MemberChange> {
-    if (this.role !== "leader") return this.leaderStub().addMember(peerURLs);
-    const taken = new Set(this.state.membership.members.flatMap((m) => m.peerURLs));
-    if (peerURLs.some((u) => taken.has(u))) return { ok: false, status: 409, message: "membership: peerURL exists" };
-    const { id, name } = nextMember(this.cluster, this.state.membership);
-    const context = JSON.stringify({ name, peerURLs });
-    await this.proposeConfigChange({ type: "addLearner", node: id, context });
-    return { ok: true, member: { id, name, peerURLs } };
+  addMember(peerURLs: string[]): Promise<MemberChange> {
+    return this.memberChange(async () => {
+      if (this.role !== "leader") return this.leaderStub().addMember(peerURLs);
+      const taken = new Set(this.state.membership.members.flatMap((m) => m.peerURLs));
+      if (peerURLs.some((u) => taken.has(u))) return { ok: false, status: 409, message: "membership: peerURL exists" };
+      const { id, name } = nextMember(this.cluster, this.state.membership);
+      await this.proposeConfigChange({ type: "addLearner", node: id, context: JSON.stringify({ name, peerURLs }) });
+      return { ok: true, member: { id, name, peerURLs } };
+    });
   }
 
   /** DELETE /v2/members/<id>. A leader removing itself hands leadership over first. */
-  async removeMember(id: string): Promise<MemberChange> {
-    const missing = this.checkMember(id);
-    if (missing) return missing;
-    if (this.role !== "leader") return this.leaderStub().removeMember(id);
-    if (id === this.id) {
-      await this.handOverLeadership();
-      return this.leaderStub().removeMember(id);
-    }
-    await this.proposeConfigChange({ type: "removeNode", node: id });
-    return { ok: true };
+  removeMember(id: string): Promise<MemberChange> {
+    return this.memberChange(async () => {
+      const missing = this.checkMember(id);
+      if (missing) return missing;
+      if (this.role !== "leader") return this.leaderStub().removeMember(id);
+      if (id === this.id) {
+        await this.handOverLeadership();
+        return this.leaderStub().removeMember(id);
+      }
+      await this.proposeConfigChange({ type: "removeNode", node: id });
+      return { ok: true };
+    });
   }
 
   /** PUT /v2/members/<id>: new peer URLs for a member. */
-  async updateMember(id: string, peerURLs: string[]): Promise<MemberChange> {
-    const missing = this.checkMember(id);
-    if (missing) return missing;
-    if (this.role !== "leader") return this.leaderStub().updateMember(id, peerURLs);
-    const taken = new Set(this.state.membership.members.filter((m) => m.id !== id).flatMap((m) => m.peerURLs));
-    if (peerURLs.some((u) => taken.has(u))) return { ok: false, status: 409, message: "membership: peerURL exists" };
-    await this.propose(encodeMemberUpdate({ id, peerURLs }));
-    return { ok: true };
+  updateMember(id: string, peerURLs: string[]): Promise<MemberChange> {
+    return this.memberChange(async () => {
+      const missing = this.checkMember(id);
+      if (missing) return missing;
+      if (this.role !== "leader") return this.leaderStub().updateMember(id, peerURLs);
+      const taken = new Set(this.state.membership.members.filter((m) => m.id !== id).flatMap((m) => m.peerURLs));
+      if (peerURLs.some((u) => taken.has(u))) return { ok: false, status: 409, message: "membership: peerURL exists" };
+      await this.propose(encodeMemberUpdate({ id, peerURLs }));
+      return { ok: true };
+    });
+  }
+
+  /**
+   * Runs a members change here or on the leader: waits for a leader first (a
+   * follower with none refuses, retryable), and turns Raft failures into
+   * etcd's 500 answers instead of exceptions.
+   */
+  private async memberChange(run: () => Promise<MemberChange>): Promise<MemberChange> {
+    try {
+      if (this.role !== "leader") await this.waitForLeader();
+      return await run();
+    } catch (err) {
+      if (!(err instanceof RaftError)) throw err;
+      return { ok: false, status: 500, message: err.message, retryable: err.retryable };
+    }
   }
 
   // ---- RPC: fault injection (the router only exposes these with DEBUG_FAULTS) ----
