@@ -20,7 +20,7 @@
  * term before acting on what it learned.
  */
 import { DurableObject } from "cloudflare:workers";
-import { bootstrap, NO_NODE, RawNode, type Entry, type Message, type ReadState, type Role } from "../raft/index.ts";
+import { bootstrap, NO_NODE, RawNode, type Entry, type HardState, type Message, type ReadState, type Role } from "../raft/index.ts";
 import type { Env } from "../http/app.ts";
 import { goJSONLine } from "../http/go-json.ts";
 import { keysOperation } from "../http/keys-dispatch.ts";
@@ -37,6 +37,8 @@ import { encodeCommand, encodeMemberUpdate, ReplicaState, type EntryResult } fro
 import { TimeoutError, Transport, withTimeout, type PeerStats, type PeerStub } from "./transport.ts";
 
 export const TICK_MS = 100;
+/** Ticks between writes of a commit index that changed (see persistHardState). */
+const COMMIT_FLUSH_TICKS = 10;
 const ELECTION_TICKS = 10;
 /** How long a write or quorum read may wait to commit before etcd's "request timed out". */
 export const REQUEST_TIMEOUT_MS = 5000;
@@ -173,6 +175,9 @@ export class Replica extends DurableObject<Env> {
   private nextWatchId = 1;
   private nextReadId = 1;
   private readyQueued = false;
+  /** The latest hard state, possibly with a commit index not yet written (see persistHardState). */
+  private hardState: HardState | null = null;
+  private ticks = 0;
   private ticker: ReturnType<typeof setInterval> | null = null;
   private expiryInFlight = false;
   /** While answering a peer's step() call: that peer, and the messages for it. */
@@ -430,6 +435,7 @@ export class Replica extends DurableObject<Env> {
   // ---- the Ready loop ----
 
   private tick(): void {
+    if (++this.ticks % COMMIT_FLUSH_TICKS === 0) this.flushCommitIndex();
     this.node.tick();
     if (this.role === "leader") this.leaderDuties();
     this.process();
@@ -454,7 +460,7 @@ export class Replica extends DurableObject<Env> {
       this.ctx.storage.transactionSync(() => {
         if (rd.snapshot) this.storage.installSnapshot(rd.snapshot);
         this.storage.append(rd.entries);
-        if (rd.hardState) this.storage.setHardState(rd.hardState);
+        if (rd.hardState) this.persistHardState(rd.hardState);
         if (rd.compaction) this.storage.compact(rd.compaction);
       });
       this.send(rd.messagesAfterPersist);
@@ -469,6 +475,27 @@ export class Replica extends DurableObject<Env> {
     }
     this.serveReads();
     this.maybeCompact();
+  }
+
+  /**
+   * Term and vote must be durable before any message that depends on them
+   * leaves; the commit index need not be (Raft recovers it from the leader,
+   * and a restarted replica replays only what it knows committed). Writing a
+   * hard state whose only change is the commit index would add a storage
+   * flush to every write's path, so such changes are written with the next
+   * term or vote change, or on a tick.
+   */
+  private persistHardState(hs: HardState): void {
+    this.hardState = hs;
+    const saved = this.storage.hardState();
+    if (hs.term !== saved.term || hs.vote !== saved.vote) this.storage.setHardState(hs);
+  }
+
+  /** Writes a commit index held back by persistHardState. */
+  private flushCommitIndex(): void {
+    if (this.hardState && this.hardState.commit !== this.storage.hardState().commit) {
+      this.storage.setHardState(this.hardState);
+    }
   }
 
   private applyEntry(e: Entry): void {
@@ -716,8 +743,8 @@ export class Replica extends DurableObject<Env> {
   }
 
   private raftPosition(): RaftPosition {
-    const s = this.node.status();
-    return { index: s.commit, term: s.term };
+    const hs = this.hardState ?? this.storage.hardState();
+    return { index: hs.commit, term: hs.term };
   }
 
   private errorReply(body: V2ErrorBody): KeysReply {
