@@ -102,6 +102,10 @@ export class Simulation {
   private readonly pendingWrites = new Map<string, PendingOp>();
   private readonly pendingReads = new Map<string, PendingOp>();
   private readonly history: KvOperation[] = [];
+  /** Writes whose client gave up waiting; resolved at the end (see checkHistory). */
+  private readonly unresolved: PendingOp[] = [];
+  /** When each command first took effect on any member, and its result. */
+  private readonly firstApplied = new Map<string, { output: KvOutput; at: number }>();
   private nextCommandId = 0;
 
   /** Checkers' memory. */
@@ -237,6 +241,13 @@ export class Simulation {
     this.process(n);
   }
 
+  private retire(n: SimNode | undefined): void {
+    if (!n || n.retired) return;
+    n.node = undefined;
+    n.retired = true;
+    this.log(`${n.id} retires`);
+  }
+
   private crash(n: SimNode, why: string): void {
     n.node = undefined;
     n.readStates = [];
@@ -318,12 +329,18 @@ export class Simulation {
     this.recordCommitted(n, e, "applied");
     const pending = this.pendingWrites.get(`${n.id}:${e.index}`);
     if (pending) this.pendingWrites.delete(`${n.id}:${e.index}`);
-    if (e.type !== "normal" || e.data === "") {
-      if (e.type === "config") this.log(`${n.id} applies config ${e.index}: ${e.data}`);
-      return;
+    if (e.type === "config") {
+      this.log(`${n.id} applies config ${e.index}: ${e.data}`);
+      const { change } = decodeConfigEntry(e.data);
+      // Once faults stop, an operator shuts removed members down: without
+      // pre-vote or check-quorum a removed member that never learned of its
+      // removal would keep forcing elections (thesis §4.2.3).
+      if (!this.faulty && change?.type === "removeNode") this.retire(this.nodes.get(change.node));
     }
+    if (e.type !== "normal" || e.data === "") return;
     const command = JSON.parse(e.data) as KvCommand;
     const output = n.kv.apply(command.input);
+    if (!this.firstApplied.has(command.id)) this.firstApplied.set(command.id, { output, at: ++this.clock });
     if (!pending || pending.client.pending !== pending) return;
     if (pending.term === e.term && pending.commandId === command.id) this.complete(pending, output);
     else this.abandon(pending); // another entry took the slot: ours never commits
@@ -346,9 +363,9 @@ export class Simulation {
   private clientStep(c: Client, active: boolean): void {
     const p = c.pending;
     if (p && this.now >= p.deadline) {
-      // Outcome unknown: a write may still commit later, a read has no effect.
-      if (p.input.kind !== "read") this.record(p, { kind: "unknown" }, Infinity);
-      this.retire(c);
+      // Outcome unknown to the client: a write may still commit later, a read has no effect.
+      if (p.input.kind !== "read") this.unresolved.push(p);
+      this.renewClient(c);
     }
     if (c.pending || !active || this.now < c.nextActionAt) return;
     const roll = this.rng();
@@ -409,7 +426,7 @@ export class Simulation {
   }
 
   /** After a timeout the client starts afresh under a new identity. */
-  private retire(c: Client): void {
+  private renewClient(c: Client): void {
     c.pending = undefined;
     c.generation++;
     c.id = `c${c.slot}.${c.generation}`;
@@ -487,8 +504,7 @@ export class Simulation {
     }
     for (const n of this.nodes.values()) {
       if (everMember.has(n.id) && !members(config).includes(n.id)) {
-        n.node = undefined;
-        n.retired = true;
+        this.retire(n);
       } else if (!n.node) {
         this.start(n);
       }
@@ -585,6 +601,14 @@ export class Simulation {
   }
 
   private checkHistory(): void {
+    // A write the client gave up on either took effect when a member first
+    // applied it (so it completed by then, with the result computed there) or,
+    // the cluster having converged, never will. Knowing this keeps the search
+    // small; leaving such writes open-ended would also be correct, only slower.
+    for (const p of this.unresolved) {
+      const applied = this.firstApplied.get(p.commandId);
+      if (applied) this.record(p, applied.output, applied.at);
+    }
     const result = checkLinearizability(kvModel, this.history);
     if (result.linearizable !== true) {
       const ops = result.part.map((o) => `${o.client} ${o.op} ${JSON.stringify(o.input)} -> ${JSON.stringify(o.output)} [${o.call}, ${o.return}]`);
