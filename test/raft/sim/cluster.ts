@@ -386,7 +386,9 @@ export class Simulation {
     }
     const input: KvInput =
       roll < 0.75 ? { kind: "put", key, value } : { kind: "cas", key, expected: this.guessValue(key), value };
-    const hinted = this.nodes.get(c.leaderHint);
+    // Mostly follow the leader hint, sometimes look around (the hinted
+    // leader may be stuck in a minority).
+    const hinted = this.rng() < 0.7 ? this.nodes.get(c.leaderHint) : undefined;
     const n = hinted?.node ? hinted : this.randomLiveNode();
     if (!n?.node) return;
     const commandId = `w${this.nextCommandId}`;
@@ -449,7 +451,13 @@ export class Simulation {
       if (victim) this.crash(victim, "(nemesis)");
     } else if (roll < 0.4) {
       this.partition = new Map();
-      for (const id of this.nodes.keys()) this.partition.set(id, this.rng() < 0.5 ? 0 : 1);
+      // Half the time, cut the leader off: a deposed leader that has not
+      // noticed yet is where stale reads and lost writes would come from.
+      const leader = this.rng() < 0.5 ? this.currentLeader() : undefined;
+      for (const id of this.nodes.keys()) {
+        const side = leader ? (id === leader.id ? 1 : 0) : this.rng() < 0.5 ? 0 : 1;
+        this.partition.set(id, side);
+      }
       this.log(`partition ${JSON.stringify([...this.partition])}`);
     } else if (roll < 0.55) {
       this.partition = undefined;
