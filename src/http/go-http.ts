@@ -85,16 +85,22 @@ export const goHTTP: MiddlewareHandler = async (c, next) => {
   const path = decodePath(url.pathname);
   if (path === null) return badRequest();
   const cleaned = cleanURLPath(path);
-  if (cleaned !== path) c.res = redirectToClean(c.req.method, cleaned, url.search);
-  else await next();
+  if (cleaned !== path) return withCORS(redirectToClean(c.req.method, cleaned, url.search));
+  await next();
   let res = c.res;
   if (c.req.method === "HEAD" && res.body && !res.headers.has("Content-Length")) {
     const length = (await res.arrayBuffer()).byteLength;
     res = new Response(null, res);
     res.headers.set("Content-Length", String(length));
+    c.res = withCORS(res);
   } else {
-    res = new Response(res.body, res);
+    // Headers of responses built here are mutable: set them in place rather
+    // than copying the response (and turning its body into a stream).
+    withCORS(res);
   }
-  for (const [k, v] of Object.entries(CORS_HEADERS)) res.headers.set(k, v);
-  c.res = res;
 };
+
+function withCORS(res: Response): Response {
+  for (const k in CORS_HEADERS) res.headers.set(k, CORS_HEADERS[k]);
+  return res;
+}

@@ -37,8 +37,6 @@ import { encodeCommand, encodeMemberUpdate, ReplicaState, type EntryResult } fro
 import { TimeoutError, Transport, withTimeout, type PeerStats, type PeerStub } from "./transport.ts";
 
 export const TICK_MS = 100;
-/** Ticks between writes of a commit index that changed (see persistHardState). */
-const COMMIT_FLUSH_TICKS = 10;
 const ELECTION_TICKS = 10;
 /** How long a write or quorum read may wait to commit before etcd's "request timed out". */
 export const REQUEST_TIMEOUT_MS = 5000;
@@ -177,7 +175,7 @@ export class Replica extends DurableObject<Env> {
   private readyQueued = false;
   /** The latest hard state, possibly with a commit index not yet written (see persistHardState). */
   private hardState: HardState | null = null;
-  private ticks = 0;
+  private commitFlushQueued = false;
   private ticker: ReturnType<typeof setInterval> | null = null;
   private expiryInFlight = false;
   /** While answering a peer's step() call: that peer, and the messages for it. */
@@ -435,7 +433,6 @@ export class Replica extends DurableObject<Env> {
   // ---- the Ready loop ----
 
   private tick(): void {
-    if (++this.ticks % COMMIT_FLUSH_TICKS === 0) this.flushCommitIndex();
     this.node.tick();
     if (this.role === "leader") this.leaderDuties();
     this.process();
@@ -479,22 +476,26 @@ export class Replica extends DurableObject<Env> {
 
   /**
    * Term and vote must be durable before any message that depends on them
-   * leaves; the commit index need not be (Raft recovers it from the leader,
-   * and a restarted replica replays only what it knows committed). Writing a
-   * hard state whose only change is the commit index would add a storage
-   * flush to every write's path, so such changes are written with the next
-   * term or vote change, or on a tick.
+   * leaves, so they are written with the Ready. A change of the commit index
+   * alone is written a moment later instead: the output gate holds every
+   * reply until the writes made before it are durable, and writing the
+   * leader's new commit index before answering would add a storage flush to
+   * every write's path. A commit index lost in a crash is safe: the entries
+   * are in the log, and the replica learns the commit index from the leader.
    */
   private persistHardState(hs: HardState): void {
     this.hardState = hs;
     const saved = this.storage.hardState();
-    if (hs.term !== saved.term || hs.vote !== saved.vote) this.storage.setHardState(hs);
-  }
-
-  /** Writes a commit index held back by persistHardState. */
-  private flushCommitIndex(): void {
-    if (this.hardState && this.hardState.commit !== this.storage.hardState().commit) {
-      this.storage.setHardState(this.hardState);
+    if (hs.term !== saved.term || hs.vote !== saved.vote) {
+      this.storage.setHardState(hs);
+    } else if (hs.commit !== saved.commit && !this.commitFlushQueued) {
+      this.commitFlushQueued = true;
+      setTimeout(() => {
+        this.commitFlushQueued = false;
+        if (this.hardState && this.hardState.commit !== this.storage.hardState().commit) {
+          this.storage.setHardState(this.hardState);
+        }
+      }, 0);
     }
   }
 
