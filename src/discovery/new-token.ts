@@ -10,7 +10,7 @@
  */
 import { parseForm, type Params } from "../http/form.ts";
 import { methodNotAllowed, plainError, TEXT_PLAIN } from "../http/go-http.ts";
-import { parseKeysRequest } from "../http/keys-request.ts";
+import { keysRequest } from "../http/keys-request.ts";
 import type { Env } from "../http/app.ts";
 import type { ClusterApi } from "../http/cluster-client.ts";
 import { clientAddress } from "./client-address.ts";
@@ -77,12 +77,8 @@ export function parseSize(params: Params): number | string {
  * A failure halfway leaves an empty directory that expires like any token.
  */
 async function createToken(stub: ClusterApi, token: string, size: number, ttlSeconds: number): Promise<boolean> {
-  const dir = parseKeysRequest("PUT", registryPath(token), params({ dir: "true", ttl: String(ttlSeconds), prevExist: "false" }));
+  const dir = keysRequest("PUT", registryPath(token), { dir: "true", ttl: String(ttlSeconds), prevExist: "false" });
   if ((await stub.keys(dir)).status !== 201) return false;
-  const sizeKey = parseKeysRequest("PUT", `${registryPath(token)}/_config/size`, params({ value: String(size), prevExist: "false" }));
+  const sizeKey = keysRequest("PUT", `${registryPath(token)}/_config/size`, { value: String(size), prevExist: "false" });
   return (await stub.keys(sizeKey)).status === 201;
-}
-
-function params(values: Record<string, string>): Params {
-  return new Map(Object.entries(values).map(([k, v]) => [k, [v]]));
 }

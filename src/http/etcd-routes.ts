@@ -13,6 +13,7 @@ import type { Env } from "./app.ts";
 import { clusterClient, type ClusterApi } from "./cluster-client.ts";
 import { goJSON, goJSONLine } from "./go-json.ts";
 import { methodNotAllowed, plainError, TEXT_PLAIN } from "./go-http.ts";
+import { keysRequest, type KeysRequest } from "./keys-request.ts";
 import { handleKeys } from "./keys-routes.ts";
 import { membersWrite } from "./members-routes.ts";
 
@@ -133,25 +134,7 @@ export function etcdRoutes(clusterOf: (c: C) => ClusterRef): Hono<{ Bindings: En
 }
 
 /** The quorum read of the root that /health makes (it counts as a get, as in etcd). */
-const healthRead = {
-  method: "GET",
-  path: "/",
-  value: "",
-  dir: false,
-  prevValue: "",
-  prevIndex: "0",
-  prevExist: null,
-  wait: false,
-  waitIndex: 0,
-  recursive: false,
-  sorted: false,
-  quorum: true,
-  stream: false,
-  refresh: null,
-  ttl: null,
-  noValueOnSuccess: false,
-  internal: true,
-} as const;
+const healthRead: KeysRequest = { ...keysRequest("GET", "/", { quorum: "true" }), internal: true };
 
 function selfStats(s: ReplicaStatus) {
   const start = goTime(s.startTime);

@@ -140,3 +140,8 @@ export function parseKeysRequest(method: KeysMethod, keyPath: string, params: Pa
     noValueOnSuccess,
   };
 }
+
+/** A plain request as the router would build it for `method` on `path` with the given parameters. */
+export function keysRequest(method: KeysMethod, path: string, params: Record<string, string> = {}): KeysRequest {
+  return parseKeysRequest(method, path, new Map(Object.entries(params).map(([k, v]) => [k, [v]])));
+}

@@ -88,21 +88,15 @@ function listChildren(n: TreeNode, recursive: boolean, sorted: boolean, now: num
  * directories of a listing carry no "nodes" of their own.
  */
 export function repr(n: TreeNode, recursive: boolean, sorted: boolean, now: number): NodeExtern {
-  const dir = isDir(n);
-  return externNode({
-    key: n.path,
-    value: dir ? undefined : n.value,
-    dir,
-    expireTime: n.expireTime,
-    now,
-    nodes: dir && recursive ? listChildren(n, recursive, sorted, now) : undefined,
-    modifiedIndex: n.modifiedIndex,
-    createdIndex: n.createdIndex,
-  });
+  return extern(n, recursive, recursive, sorted, now);
 }
 
 /** The node as GET shows it: a directory always lists its direct children (etcd's loadInternalNode). */
 export function getRepr(n: TreeNode, recursive: boolean, sorted: boolean, now: number): NodeExtern {
+  return extern(n, true, recursive, sorted, now);
+}
+
+function extern(n: TreeNode, list: boolean, recursive: boolean, sorted: boolean, now: number): NodeExtern {
   const dir = isDir(n);
   return externNode({
     key: n.path,
@@ -110,7 +104,7 @@ export function getRepr(n: TreeNode, recursive: boolean, sorted: boolean, now: n
     dir,
     expireTime: n.expireTime,
     now,
-    nodes: dir ? listChildren(n, recursive, sorted, now) : undefined,
+    nodes: dir && list ? listChildren(n, recursive, sorted, now) : undefined,
     modifiedIndex: n.modifiedIndex,
     createdIndex: n.createdIndex,
   });

@@ -6,7 +6,7 @@
  */
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import type { KeysRequest } from "../../src/http/keys-request.ts";
+import { parseKeysRequest, type KeysRequest } from "../../src/http/keys-request.ts";
 import type { Status } from "../../src/raft/index.ts";
 import type { KeysReply, Replica, ReplicaStatus, ReplicaStub } from "../../src/replica/replica.ts";
 import { foundingMembers, replicaName } from "../../src/replica/members.ts";
@@ -118,25 +118,7 @@ export function removeMember(cluster: string, id: string): Promise<Answer> {
 
 /** A KeysRequest as the router builds it, for calling a replica's keys() directly. */
 export function keysRequest(method: KeysRequest["method"], path: string, extra: Partial<KeysRequest> = {}): KeysRequest {
-  return {
-    method,
-    path,
-    value: "",
-    dir: false,
-    prevValue: "",
-    prevIndex: "0",
-    prevExist: null,
-    wait: false,
-    waitIndex: 0,
-    recursive: false,
-    sorted: false,
-    quorum: false,
-    stream: false,
-    refresh: null,
-    ttl: null,
-    noValueOnSuccess: false,
-    ...extra,
-  };
+  return { ...parseKeysRequest(method, path, new Map()), ...extra };
 }
 
 /** One replica's own store, read locally (a plain GET is served by whichever replica receives it). */
