@@ -40,6 +40,17 @@ export function unescape(s: string, plusIsSpace: boolean): string {
  * JSON encoder can write one \ufffd per invalid byte as Go does.
  */
 export function decodeUTF8(bytes: ArrayLike<number>): string {
+  try {
+    // Valid UTF-8, the common case, decodes natively.
+    return strictUTF8.decode(bytes instanceof Uint8Array ? bytes : new Uint8Array(Array.from(bytes)));
+  } catch {
+    return decodeKeepingInvalidBytes(bytes);
+  }
+}
+
+const strictUTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+function decodeKeepingInvalidBytes(bytes: ArrayLike<number>): string {
   let out = "";
   for (let i = 0; i < bytes.length; ) {
     const b = bytes[i];

@@ -510,12 +510,15 @@ export class Raft {
         this.leader = m.from;
         this.handleAppend(m);
         break;
-      case "heartbeat":
+      case "heartbeat": {
         this.electionElapsed = 0;
         this.leader = m.from;
         this.log.commitTo(m.commit ?? 0);
-        this.send({ type: "heartbeatResp", to: m.from, context: m.context });
+        const resp: Outgoing = { type: "heartbeatResp", to: m.from };
+        if (m.context !== undefined) resp.context = m.context; // the read round it confirms
+        this.send(resp);
         break;
+      }
       case "snapshot":
         this.electionElapsed = 0;
         this.leader = m.from;

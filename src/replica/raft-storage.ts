@@ -9,9 +9,15 @@
  */
 import type { Entry, HardState, Snapshot, SnapshotMeta, Storage, StorageWriter } from "../raft/index.ts";
 import { NO_NODE, emptySnapshot } from "../raft/index.ts";
+import { limitSize } from "../raft/storage.ts";
 
 /** Characters per snapshot row: at most 3 UTF-8 bytes each, well under the 2 MB row limit. */
 const CHUNK_CHARS = 512 * 1024;
+/**
+ * The newest entries are also kept in memory: the leader reads them back
+ * right after writing them, to send them to followers.
+ */
+const CACHED_ENTRIES = 4096;
 
 interface EntryRow extends Record<string, SqlStorageValue> {
   idx: number;
@@ -26,6 +32,8 @@ export class SqliteRaftStorage implements Storage, StorageWriter {
   private last: number;
   /** Terms of the stored entries, by index, so term() needs no query on the hot path. */
   private terms = new Map<number, number>();
+  /** The newest stored entries, contiguous, ending at `last` (see CACHED_ENTRIES). */
+  private recent: Entry[] = [];
 
   constructor(private readonly sql: SqlStorage) {
     sql.exec(`CREATE TABLE IF NOT EXISTS raft_entry (idx INTEGER PRIMARY KEY, term INTEGER NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL)`);
@@ -64,6 +72,8 @@ export class SqliteRaftStorage implements Storage, StorageWriter {
     if (lo < this.firstIndex() || hi > this.last + 1 || lo > hi) {
       throw new RangeError(`entries(${lo}, ${hi}) outside stored range [${this.firstIndex()}, ${this.last + 1})`);
     }
+    const cachedFrom = this.last - this.recent.length + 1;
+    if (lo >= cachedFrom) return limitSize(this.recent.slice(lo - cachedFrom, hi - cachedFrom), maxSize);
     const out: Entry[] = [];
     let size = 0;
     for (const row of this.sql.exec<EntryRow>(
@@ -94,11 +104,14 @@ export class SqliteRaftStorage implements Storage, StorageWriter {
       // A new leader overwrote an uncommitted suffix (§5.3): drop it first.
       this.sql.exec(`DELETE FROM raft_entry WHERE idx >= ?`, first);
       for (let i = first; i <= this.last; i++) this.terms.delete(i);
+      this.recent.length = Math.max(0, this.recent.length - (this.last - first + 1));
     }
     for (const e of entries) {
       this.sql.exec(`INSERT INTO raft_entry (idx, term, type, data) VALUES (?, ?, ?, ?)`, e.index, e.term, e.type, e.data);
       this.terms.set(e.index, e.term);
+      this.recent.push(e);
     }
+    if (this.recent.length > CACHED_ENTRIES) this.recent = this.recent.slice(-CACHED_ENTRIES);
     this.last = entries[entries.length - 1].index;
   }
 
@@ -110,6 +123,7 @@ export class SqliteRaftStorage implements Storage, StorageWriter {
   installSnapshot(snapshot: Snapshot): void {
     this.sql.exec(`DELETE FROM raft_entry`);
     this.terms.clear();
+    this.recent = [];
     this.writeSnapshot(snapshot);
     this.last = snapshot.meta.index;
   }
@@ -120,6 +134,8 @@ export class SqliteRaftStorage implements Storage, StorageWriter {
     if (index > this.last) throw new RangeError(`compact to ${index} beyond last index ${this.last}`);
     this.sql.exec(`DELETE FROM raft_entry WHERE idx <= ?`, index);
     for (const i of [...this.terms.keys()]) if (i <= index) this.terms.delete(i);
+    const keep = this.last - index;
+    if (this.recent.length > keep) this.recent = keep > 0 ? this.recent.slice(-keep) : [];
     this.writeSnapshot(snapshot);
   }
 

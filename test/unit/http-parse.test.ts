@@ -311,3 +311,21 @@ describe("goJSON (Go encoding/json escaping)", () => {
     expect(goJSONLine({ action: "set" })).toBe('{"action":"set"}\n');
   });
 });
+
+describe("bytes that are not UTF-8 (Go keeps them; its JSON writes one \\ufffd each)", () => {
+  it("keeps each invalid byte through decoding and writes it as the \\ufffd escape", () => {
+    const v = unescape("a%FF%FEb", true);
+    expect(v).toBe("a\udcff\udcfeb");
+    expect(goJSON({ value: v })).toBe('{"value":"a\\ufffd\\ufffdb"}');
+  });
+
+  it("decodes valid multi-byte UTF-8 unchanged, and mixes valid and invalid bytes", () => {
+    expect(unescape("%E2%82%AC%20%F0%9F%98%80", false)).toBe("€ 😀");
+    expect(goJSON(unescape("%E2%82%AC%C3", false))).toBe('"€\\ufffd"');
+    expect(goJSON(unescape("%ED%A0%80", false))).toBe('"\\ufffd\\ufffd\\ufffd"'); // an encoded surrogate is invalid
+  });
+
+  it("a valid U+FFFD in the input stays a raw character", () => {
+    expect(goJSON(unescape("%EF%BF%BD", false))).toBe('"\ufffd"');
+  });
+});
