@@ -4,7 +4,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { repoRoot } from "./targets.ts";
+import { repoRoot } from "../support/processes.ts";
 import type { RowResult } from "./workloads.ts";
 
 export interface Row {

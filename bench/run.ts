@@ -15,7 +15,8 @@ import * as path from "node:path";
 import * as fs from "node:fs";
 import { RssSampler } from "./load.ts";
 import { TARGETS, document, environment, table, type Row } from "./report.ts";
-import { repoRoot, sourceDescription, startEtcd, startOurs, type Target } from "./targets.ts";
+import { repoRoot } from "../support/processes.ts";
+import { sourceDescription, startEtcd, startOurs, type Target } from "./targets.ts";
 import { cas, populate, reads, watchers, writes, type RowResult, type Settings } from "./workloads.ts";
 
 const quick = process.env.BENCH_QUICK === "1";

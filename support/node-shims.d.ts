@@ -1,9 +1,10 @@
-// Minimal typings for the Node built-ins the compatibility harness uses.
+// Minimal typings for the Node built-ins that the type-checked code running in
+// plain Node (the compatibility suite and support/) uses.
 //
 // Why this file exists: the root tsconfig limits `types` to the Workers and
 // vitest-plugin typings (the server runs in workerd, not Node), and the repo
-// has no @types/node. The compat suite, however, runs in plain Node: it spawns
-// etcd, wrangler, etcdctl and python. Rather than loosen the project's
+// has no @types/node. The compat suite and support/processes.ts, however, run
+// in plain Node: they spawn etcd, wrangler, etcdctl and python. Rather than loosen the project's
 // tsconfig, we declare exactly the slice of Node we call, so `tsc --noEmit`
 // stays strict. If @types/node is ever added, delete this file.
 
@@ -47,6 +48,8 @@ declare module "node:fs" {
   function existsSync(path: string): boolean;
   function openSync(path: string, flags: string): number;
   function closeSync(fd: number): void;
+  function mkdirSync(path: string, options?: { recursive?: boolean }): void;
+  function copyFileSync(src: string, dest: string): void;
 }
 
 declare module "node:os" {
@@ -57,6 +60,7 @@ declare module "node:path" {
   function join(...parts: string[]): string;
   function resolve(...parts: string[]): string;
   function dirname(p: string): string;
+  function basename(p: string): string;
 }
 
 declare module "node:url" {
@@ -86,11 +90,13 @@ declare module "node:http" {
     on(event: "end", listener: () => void): this;
     on(event: "error", listener: (err: Error) => void): this;
     on(event: "aborted" | "close", listener: () => void): this;
+    resume(): this;
     destroy(): void;
   }
   interface ClientRequest {
     on(event: "response", listener: (res: IncomingMessage) => void): this;
     on(event: "error", listener: (err: Error) => void): this;
+    on(event: "timeout", listener: () => void): this;
     setTimeout(ms: number, cb: () => void): this;
     write(data: string | Uint8Array): boolean;
     end(data?: string | Uint8Array): void;
@@ -104,8 +110,10 @@ declare module "node:http" {
     headers?: Record<string, string | number>;
     agent?: false;
     setHost?: boolean;
+    timeout?: number;
   }
   function request(options: RequestOptions, cb?: (res: IncomingMessage) => void): ClientRequest;
+  function get(options: RequestOptions, cb?: (res: IncomingMessage) => void): ClientRequest;
 }
 
 interface ImportMeta {

@@ -8,7 +8,8 @@
 import type { TestProject } from "vitest/node";
 import { NAMED_CLUSTER } from "./clusters";
 import { send } from "./http";
-import { startEtcd, startWrangler, stopAll, type Server } from "./processes";
+import { stopAllServers } from "../../../support/processes.ts";
+import { startEtcd, startWrangler, type Server } from "./processes";
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const mode = process.env.COMPAT_TARGET === "etcd" ? "etcd" : "wrangler";
@@ -27,14 +28,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
       }
     }
   } catch (e) {
-    await stopAll();
+    await stopAllServers();
     throw e;
   }
   project.provide("compatEtcdUrl", etcd.url);
   project.provide("compatOursUrl", ours.url);
   project.provide("compatOursKind", ours.kind);
   return async () => {
-    await stopAll();
+    await stopAllServers();
   };
 }
 
