@@ -35,6 +35,7 @@ import { clusterSize, foundingMembers, nextMember, parseReplicaName, sortedMembe
 import { SqliteRaftStorage } from "./raft-storage.ts";
 import { encodeCommand, encodeMemberUpdate, ReplicaState, type EntryResult } from "./state.ts";
 import { TimeoutError, Transport, withTimeout, type PeerStats, type PeerStub } from "./transport.ts";
+import { openWatch, type WatchStream } from "./watch-stream.ts";
 
 export const TICK_MS = 100;
 const ELECTION_TICKS = 10;
@@ -46,7 +47,6 @@ const LEADER_WAIT_MS = 3000;
 const WATCHDOG_MS = 5000;
 /** Applied entries between snapshots (SNAPSHOT_EVERY overrides it); the log is compacted up to each one. */
 export const DEFAULT_SNAPSHOT_EVERY = 10_000;
-const STREAM_BACKLOG_BYTES = 1 << 20;
 
 export interface RaftPosition {
   index: number;
@@ -696,41 +696,15 @@ export class Replica extends DurableObject<Env> {
   }
 
   private watch(req: KeysRequest): KeysReply {
-    const encoder = new TextEncoder();
-    let controller!: ReadableByteStreamController;
-    let watcher: Watcher | null = null;
     const id = this.nextWatchId++;
-    const stream = new ReadableStream({
-      type: "bytes",
-      start: (c) => {
-        controller = c;
-      },
-      cancel: () => this.cancelWatch(id),
-    });
+    let opened: WatchStream;
     try {
-      watcher = this.state.store.watch(req.path, req.recursive, req.stream, req.waitIndex, (e) => {
-        try {
-          controller.enqueue(encoder.encode(goJSONLine(e.wire)));
-        } catch {
-          this.watches.delete(id);
-          return false; // the reader is gone
-        }
-        // A one-shot watch ends with its event. So does a stream answered from
-        // history: etcd never registers such a watcher and leaves the stream
-        // hanging (etcd issue #1186); ending it lets the client resume instead.
-        const oneShot = !req.stream || watcher === null;
-        const overflowing = (controller.desiredSize ?? 0) < -STREAM_BACKLOG_BYTES;
-        if (oneShot || overflowing) {
-          controller.close();
-          this.watches.delete(id);
-          return !overflowing;
-        }
-        return true;
-      });
+      opened = openWatch(this.state.store, req, () => this.watches.delete(id), () => this.cancelWatch(id));
     } catch (err) {
       if (err instanceof V2Error) return this.errorReply(err.body);
       throw err;
     }
+    const { watcher, stream } = opened;
     if (!watcher.removed) this.watches.set(id, watcher);
     return {
       status: 200,
