@@ -29,5 +29,5 @@ export function handleRegistry(request: Request, env: Env, stubFor: StubFor, tok
   if (!allowed.includes(request.method)) return methodNotAllowed(allowed);
 
   const shard = shardFor(token);
-  return handleKeys(request, registryPath(token) + rest, clusterId(shard), stubFor(env, shard));
+  return handleKeys(request, registryPath(token) + rest, clusterId(shard), stubFor(env, shard), Number(env.MAX_WATCHES ?? 0) || 0);
 }

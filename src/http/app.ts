@@ -16,6 +16,8 @@ export interface Env {
   CLUSTER_SIZE?: string;
   /** Applied entries between snapshots (default 10,000); tests lower it. */
   SNAPSHOT_EVERY?: string;
+  /** Watches one Worker instance holds open at most (0: no limit); `npm start` sets it from the open-file limit. */
+  MAX_WATCHES?: string;
   /** "true" exposes /_debug/... (crash, partition, heal) for tests. */
   DEBUG_FAULTS?: string;
   /** The discovery service's /new rate limiter, one object per client address. */

@@ -68,7 +68,7 @@ export function etcdRoutes(clusterOf: (c: C) => ClusterRef): Hono<{ Bindings: En
   const keys = (c: C) => {
     const { prefix, name } = clusterOf(c);
     const rawKeyPath = new URL(c.req.url).pathname.slice(prefix.length + "/v2/keys".length);
-    return handleKeys(c.req.raw, rawKeyPath, clusterId(name), api(c));
+    return handleKeys(c.req.raw, rawKeyPath, clusterId(name), api(c), Number(c.env.MAX_WATCHES ?? 0) || 0);
   };
   r.all("/v2/keys", keys);
   r.all("/v2/keys/*", keys);

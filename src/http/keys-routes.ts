@@ -24,12 +24,21 @@ export interface KeysBackend {
   cancelWatch(watch: { member: string; id: number }): Promise<void>;
 }
 
-/** `rawKeyPath` is the still-escaped URL path after "/v2/keys". */
+/** Watches this Worker instance is holding open (see `maxWatches`). */
+let openWatches = 0;
+
+/**
+ * `rawKeyPath` is the still-escaped URL path after "/v2/keys". `maxWatches`
+ * (0: no limit) caps the watches held open at once by this Worker instance:
+ * beyond what the process can hold (each costs sockets), new watches are
+ * refused with a clear error instead of bringing the runtime down.
+ */
 export async function handleKeys(
   request: Request,
   rawKeyPath: string,
   clusterId: string,
   backend: KeysBackend,
+  maxWatches = 0,
 ): Promise<Response> {
   const method = request.method as KeysMethod;
   if (!KEYS_METHODS.includes(method)) return methodNotAllowed(KEYS_METHODS);
@@ -43,6 +52,12 @@ export async function handleKeys(
     const reply = { status: v2ErrorStatus(err.body.errorCode), body: goJSONLine(err.body), etcdIndex: 0, raft: null };
     return keysResponse(reply, clusterHeader);
   }
+  const watching = req.method === "GET" && req.wait && !req.quorum;
+  if (watching && maxWatches > 0 && openWatches >= maxWatches) {
+    const cause = `too many watches open on this server (${maxWatches}); retry later or raise MAX_WATCHES`;
+    const body = { errorCode: ErrorCode.RaftInternal, message: "Raft Internal Error", cause, index: 0 };
+    return keysResponse({ status: 503, body: goJSONLine(body), etcdIndex: 0, raft: null }, clusterHeader);
+  }
   const reply = await backend.keys(req);
   const watch = reply.watch;
   if (watch) {
@@ -50,7 +65,19 @@ export async function handleKeys(
     // watch whose client disconnects is ended on its replica explicitly.
     request.signal.addEventListener("abort", () => void backend.cancelWatch(watch).catch(() => {}));
   }
+  if (reply.stream && maxWatches > 0) reply.stream = counted(reply.stream);
   return keysResponse(reply, clusterHeader);
+}
+
+/** Passes a watch's stream through, counting it as open until it ends or its reader leaves. */
+function counted(stream: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  openWatches++;
+  const pipe = new IdentityTransformStream();
+  stream
+    .pipeTo(pipe.writable)
+    .catch(() => {})
+    .finally(() => openWatches--);
+  return pipe.readable;
 }
 
 async function readKeysRequest(request: Request, method: KeysMethod, rawKeyPath: string): Promise<KeysRequest> {

@@ -1,4 +1,5 @@
 /** Watches through the real Worker and Durable Object: one-shot, history, recursive, stream, client abort. */
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { call, headersOf, okHeaders, position, sleep, storeStats, write } from "./helpers.ts";
 
@@ -117,5 +118,30 @@ describe("client abort", () => {
       now = (await storeStats()).watchers;
     }
     expect(now).toBe(w0);
+  });
+});
+
+describe("MAX_WATCHES", () => {
+  it("refuses watches beyond the limit with a clear 503, and takes new ones once others end", async () => {
+    const { app } = await import("../../src/http/app.ts");
+    const limited = { ...(env as object), MAX_WATCHES: "2" } as never;
+    const fetchLimited = (path: string) => app.fetch(new Request(`http://127.0.0.1${path}`), limited);
+    const a = await fetchLimited("/v2/keys/limit/k?wait=true");
+    const b = await fetchLimited("/v2/keys/limit/k?wait=true");
+    expect([a.status, b.status]).toEqual([200, 200]);
+    const refused = await fetchLimited("/v2/keys/limit/k?wait=true");
+    expect(refused.status).toBe(503);
+    expect(await refused.text()).toBe(
+      '{"errorCode":300,"message":"Raft Internal Error","cause":"too many watches open on this server (2); retry later or raise MAX_WATCHES","index":0}\n',
+    );
+    // A plain read is not a watch and is not limited.
+    expect((await fetchLimited("/v2/keys/limit")).status).toBe(404);
+    await write("PUT", "/v2/keys/limit/k", "value=v");
+    expect(JSON.parse(await a.text()).node.value).toBe("v");
+    expect(JSON.parse(await b.text()).node.value).toBe("v");
+    await sleep(50);
+    const again = await fetchLimited("/v2/keys/limit/k?wait=true&waitIndex=1");
+    expect(again.status).toBe(200);
+    expect(JSON.parse(await again.text()).action).toBe("set");
   });
 });
