@@ -89,9 +89,9 @@ export function clusterClient(env: Env, cluster: string): ClusterApi {
         answer = await withTimeout(fn(stub(id)), CALL_TIMEOUT_MS, `member ${id} did not answer`);
       } catch (err) {
         forget(id);
-        const cause = `etcdserver: request timed out, possibly due to previous leader failure (${(err as Error).message})`;
-        if (isChange) return unknown(cause);
-        answer = unknown(cause);
+        const reason = (err as Error).message;
+        if (isChange) return unknown(`etcdserver: request timed out, possibly due to previous leader failure (${reason})`);
+        answer = unknown(`etcdserver: request failed (${reason})`);
         continue;
       }
       if (!refused(answer)) return answer;

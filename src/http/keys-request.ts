@@ -52,6 +52,13 @@ function parseBool(s: string): boolean | undefined {
 
 const MAX_UINT64 = 18446744073709551615n;
 
+/**
+ * Keys may have at most this many path components. etcd has no limit of its
+ * own, but its request line tops out near 4 KiB (about 2,000 components);
+ * here listings recurse once per level, so depth is bounded explicitly.
+ */
+export const MAX_KEY_DEPTH = 1000;
+
 /** Go's strconv.ParseUint(s, 10, 64). Values above 2^53 lose precision, which no comparison here needs. */
 function parseUint(s: string): number | undefined {
   if (!/^[0-9]+$/.test(s)) return undefined;
@@ -121,9 +128,14 @@ export function parseKeysRequest(method: KeysMethod, keyPath: string, params: Pa
     if (ttl === null) throw requestError(ErrorCode.RefreshTTLRequired, "No TTL value set");
   }
 
+  const path = cleanPath(keyPath);
+  const depth = path === "/" ? 0 : path.split("/").length - 1;
+  if (depth > MAX_KEY_DEPTH) {
+    throw requestError(ErrorCode.InvalidField, `the key has ${depth} path components; at most ${MAX_KEY_DEPTH} are supported`);
+  }
   return {
     method,
-    path: cleanPath(keyPath),
+    path,
     value,
     dir,
     prevValue,

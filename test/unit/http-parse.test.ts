@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { mediaType, parseForm, parseQuery, unescape, type Params } from "../../src/http/form.ts";
 import { keysOperation } from "../../src/http/keys-dispatch.ts";
-import { parseKeysRequest, type KeysMethod } from "../../src/http/keys-request.ts";
+import { MAX_KEY_DEPTH, parseKeysRequest, type KeysMethod } from "../../src/http/keys-request.ts";
 import { goJSON, goJSONLine } from "../../src/http/go-json.ts";
 import { errorOf } from "./helpers.ts";
 
@@ -327,5 +327,17 @@ describe("bytes that are not UTF-8 (Go keeps them; its JSON writes one \\ufffd e
 
   it("a valid U+FFFD in the input stays a raw character", () => {
     expect(goJSON(unescape("%EF%BF%BD", false))).toBe('"\ufffd"');
+  });
+});
+
+describe("key depth", () => {
+  it("accepts keys of up to MAX_KEY_DEPTH components and refuses deeper ones with a clear 209", () => {
+    expect(parseKeysRequest("PUT", "/a".repeat(MAX_KEY_DEPTH), new Map()).path).toBe("/a".repeat(MAX_KEY_DEPTH));
+    expect(errorOf(() => parseKeysRequest("GET", "/a".repeat(MAX_KEY_DEPTH + 1), new Map()))).toEqual({
+      errorCode: 209,
+      message: "Invalid field",
+      cause: `the key has ${MAX_KEY_DEPTH + 1} path components; at most ${MAX_KEY_DEPTH} are supported`,
+      index: 0,
+    });
   });
 });

@@ -386,3 +386,24 @@ describe("/v2/stats/store", () => {
     expect(CID).toMatch(/^[0-9a-f]{1,16}$/);
   });
 });
+
+describe("deep keys", () => {
+  it("stores, lists recursively and deletes a key of the maximum depth; one level more is refused", async () => {
+    const { MAX_KEY_DEPTH } = await import("../../src/http/keys-request.ts");
+    const deep = "/deep" + "/d".repeat(MAX_KEY_DEPTH - 1);
+    expect((await write("PUT", `/v2/keys${deep}`, "value=bottom")).status).toBe(201);
+    const listing = await call("/v2/keys/deep?recursive=true");
+    expect(listing.status).toBe(200);
+    let node = (await listing.json<{ node: { nodes?: unknown[]; value?: string } }>()).node;
+    let levels = 1;
+    while (node.nodes) {
+      node = node.nodes[0] as typeof node;
+      levels++;
+    }
+    expect([levels, node.value]).toEqual([MAX_KEY_DEPTH, "bottom"]);
+    const tooDeep = await write("PUT", `/v2/keys${deep}/one-more`, "value=x");
+    expect(tooDeep.status).toBe(400);
+    expect((await tooDeep.json<{ errorCode: number }>()).errorCode).toBe(209);
+    expect((await call("/v2/keys/deep?recursive=true", { method: "DELETE" })).status).toBe(200);
+  });
+});
