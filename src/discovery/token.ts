@@ -25,8 +25,11 @@ export function isToken(s: string): boolean {
  * so their first hex digit spreads them evenly over 16 replicas and no single
  * Durable Object carries every token's registrations and watches.
  */
+/** Clusters named with this prefix hold discovery tokens and are not served as named clusters. */
+export const SHARD_PREFIX = "discovery-";
+
 export function shardFor(token: string): string {
-  return `discovery-${token[0]}`;
+  return `${SHARD_PREFIX}${token[0]}`;
 }
 
 export function registryPath(token: string): string {

@@ -5,6 +5,7 @@
  */
 import { Hono } from "hono";
 import { discoveryRoutes } from "../discovery/routes.ts";
+import { SHARD_PREFIX } from "../discovery/token.ts";
 import { clusterClient } from "./cluster-client.ts";
 import { debugRoutes } from "./debug-routes.ts";
 import { etcdRoutes, type ClusterRef } from "./etcd-routes.ts";
@@ -37,6 +38,13 @@ app.use("*", goHTTP);
 
 const defaultCluster = (): ClusterRef => ({ name: DEFAULT_CLUSTER, prefix: "" });
 const namedCluster = (name: string): ClusterRef => ({ name, prefix: `/clusters/${name}` });
+
+// The discovery service's shards are clusters too, but only it may reach
+// them: through /clusters/<name> anyone could list or change every token.
+app.use("/clusters/:cluster/*", async (c, next) => {
+  if (c.req.param("cluster").startsWith(SHARD_PREFIX)) return notFound();
+  await next();
+});
 
 app.route("/", etcdRoutes(() => defaultCluster()));
 app.route(`/clusters/:cluster{${CLUSTER_NAME}}`, etcdRoutes((c) => namedCluster(c.req.param("cluster")!)));

@@ -248,6 +248,16 @@ describe("registry answers", () => {
     expect((await call(`/${token}/_config/size`)).status).toBe(200);
   });
 
+  it("keeps its shards out of reach of the named-cluster API", async () => {
+    const token = await newToken();
+    for (const path of [`/clusters/${shardFor(token)}/v2/keys/_etcd/registry/${token}`, `/clusters/${shardFor(token)}/v2/members`]) {
+      const res = await call(path);
+      expect(res.status).toBe(404);
+      expect(await res.text()).toBe("404 page not found\n");
+    }
+    expect((await call("/clusters/not-discovery/v2/keys/")).status).toBe(200);
+  });
+
   it("leaves the etcd API and /health alone", async () => {
     const put = await call("/v2/keys/discovery-test", form("PUT", "value=x"));
     expect(put.status).toBeLessThan(300);
