@@ -18,6 +18,7 @@ const CHUNK_CHARS = 512 * 1024;
  * right after writing them, to send them to followers.
  */
 const CACHED_ENTRIES = 4096;
+const ROWS_PER_INSERT = 25;
 
 interface EntryRow extends Record<string, SqlStorageValue> {
   idx: number;
@@ -106,8 +107,15 @@ export class SqliteRaftStorage implements Storage, StorageWriter {
       for (let i = first; i <= this.last; i++) this.terms.delete(i);
       this.recent.length = Math.max(0, this.recent.length - (this.last - first + 1));
     }
+    // Several rows per statement (a statement binds at most 100 values).
+    for (let i = 0; i < entries.length; i += ROWS_PER_INSERT) {
+      const rows = entries.slice(i, i + ROWS_PER_INSERT);
+      this.sql.exec(
+        `INSERT INTO raft_entry (idx, term, type, data) VALUES ${rows.map(() => "(?, ?, ?, ?)").join(", ")}`,
+        ...rows.flatMap((e) => [e.index, e.term, e.type, e.data]),
+      );
+    }
     for (const e of entries) {
-      this.sql.exec(`INSERT INTO raft_entry (idx, term, type, data) VALUES (?, ?, ?, ?)`, e.index, e.term, e.type, e.data);
       this.terms.set(e.index, e.term);
       this.recent.push(e);
     }

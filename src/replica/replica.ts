@@ -106,6 +106,8 @@ export type MemberChange =
 interface Waiter<T> {
   resolve(value: T): void;
   reject(err: Error): void;
+  /** When to give up with etcd's timeout error; checked on each tick. */
+  deadline: number;
 }
 
 interface PendingProposal extends Waiter<EntryResult> {
@@ -433,6 +435,7 @@ export class Replica extends DurableObject<Env> {
   // ---- the Ready loop ----
 
   private tick(): void {
+    this.expireWaiters(Date.now());
     this.node.tick();
     if (this.role === "leader") this.leaderDuties();
     this.process();
@@ -614,23 +617,28 @@ export class Replica extends DurableObject<Env> {
     }
   }
 
-  /** Registers a waiter under `key`, failing it with etcd's timeout error if nothing resolves it in time. */
+  /**
+   * Registers a waiter under `key`. It fails with etcd's timeout error if
+   * nothing resolves it in time: the tick sweeps expired waiters, which costs
+   * less than a timer per request.
+   */
   private waitFor<K, T, W extends Waiter<T>>(map: Map<K, W>, key: K, waiter: W): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        map.delete(key);
-        reject(new RaftError("etcdserver: request timed out"));
-      }, REQUEST_TIMEOUT_MS);
-      waiter.resolve = (v: T) => {
-        clearTimeout(timer);
-        resolve(v);
-      };
-      waiter.reject = (e: Error) => {
-        clearTimeout(timer);
-        reject(e);
-      };
+      waiter.resolve = resolve;
+      waiter.reject = reject;
+      waiter.deadline = Date.now() + REQUEST_TIMEOUT_MS;
       map.set(key, waiter);
     });
+  }
+
+  private expireWaiters(now: number): void {
+    for (const waiters of [this.proposals, this.reads] as Map<unknown, Waiter<never>>[]) {
+      for (const [key, w] of waiters) {
+        if (w.deadline > now) continue;
+        waiters.delete(key);
+        w.reject(new RaftError("etcdserver: request timed out"));
+      }
+    }
   }
 
   // ---- forwarding to the leader ----
