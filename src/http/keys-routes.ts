@@ -2,13 +2,12 @@
  * /v2/keys: parse and validate the request as etcd does, hand it to the
  * cluster's replica, and write the reply with etcd's status and headers.
  */
-import { V2Error } from "../store/errors.ts";
+import { ErrorCode, V2Error, v2ErrorStatus } from "../store/errors.ts";
 import type { KeysReply } from "../replica/replica.ts";
 import { goJSONLine } from "./go-json.ts";
 import { methodNotAllowed } from "./go-http.ts";
 import { decodeUTF8, FormError, parseForm, unescape } from "./form.ts";
 import { parseKeysRequest, type KeysMethod, type KeysRequest } from "./keys-request.ts";
-import { ErrorCode, v2ErrorStatus } from "../store/errors.ts";
 
 const KEYS_METHODS: KeysMethod[] = ["HEAD", "GET", "PUT", "POST", "DELETE"];
 
