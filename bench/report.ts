@@ -93,7 +93,7 @@ ${opts.env}
 
 How to read it: every figure comes from the same Node load generator
 (bench/load.ts), run on the same machine in the same run against one target
-at a time: our Worker under \`wrangler dev\` as \`npm start\` runs it (all of
+at a time: our Worker as \`npm start\` serves it under Miniflare (all of
 its Durable Objects, however many replicas a cluster has, in one local
 workerd), real etcd as a 1-member cluster and as a 3-member cluster (all members on
 this machine, clients talking to member 1). The loop is closed: N clients

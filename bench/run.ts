@@ -1,5 +1,5 @@
-// `npm run bench`: the same closed-loop workloads against our Worker under
-// `wrangler dev`, etcd 3.4 as 1 member and etcd 3.4 as 3 members, one target
+// `npm run bench`: the same closed-loop workloads against our Worker as
+// `npm start` serves it, etcd 3.4 as 1 member and etcd 3.4 as 3 members, one target
 // at a time, then a side-by-side markdown table printed and written to
 // BENCHMARKS.md.
 //

@@ -1,5 +1,4 @@
-// The benchmark targets: our Worker under `wrangler dev` (configured as
-// `npm start` configures it) and real etcd 3.4 as a 1-member and a 3-member
+// The benchmark targets: our Worker (started by `npm start` itself) and real etcd 3.4 as a 1-member and a 3-member
 // cluster, started and stopped through support/processes.ts (process groups,
 // temp dirs, cleanup on exit and signals), plus the process-tree and memory
 // readings the RSS sampler needs.
@@ -80,10 +79,10 @@ export function rssBytes(pid: number): number {
 // ----------------------------------------------------------------- targets
 
 /**
- * A copy of the project to serve from. `wrangler dev` reloads the Worker
- * whenever a source file changes; a copy keeps edits made during a run (or a
- * `git pull`) from restarting the server mid-measurement. BENCH_REF=<git ref>
- * takes the sources from that commit instead of the working tree.
+ * A copy of the project to serve from, so that what is measured is fixed
+ * when the run starts (and its `.state` is fresh): edits made during a run
+ * do not leak in. BENCH_REF=<git ref> takes the sources from that commit
+ * instead of the working tree.
  */
 function snapshot(dir: string): string {
   const src = path.join(dir, "project");
@@ -116,8 +115,8 @@ export function sourceDescription(): string {
 }
 
 /**
- * Our Worker, started by `npm start` itself (so exactly as it configures
- * `wrangler dev`) in a fresh copy of the project: its `.state` is fresh too.
+ * Our Worker, started by `npm start` itself (so exactly as users run it)
+ * in a fresh copy of the project: its `.state` is fresh too.
  */
 export async function startOurs(): Promise<Target> {
   const dir = makeTempDir("bench-ours-");

@@ -193,7 +193,7 @@ export async function watchers(t: Target, rss: RssSampler, n: number, round: num
   } finally {
     for (const w of ws) w.abort();
     c.agent.destroy();
-    // Under wrangler dev a watcher whose client left is dropped only when an
+    // Locally a watcher whose client left is dropped only when an
     // event reaches it: one more write frees any we gave up on.
     const writer = connect(t.host, t.port, 1);
     await send(writer, "PUT", `${dir}/cleanup`, FORM, 10_000).catch(() => {});

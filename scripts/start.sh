@@ -1,17 +1,19 @@
 #!/bin/sh
-# `npm start`: the default cluster on 127.0.0.1:${PORT:-8787} under wrangler dev,
-# with local state kept in .state/ and the fault-injection API on.
+# `npm start`: the default cluster on 127.0.0.1:${PORT:-8787} under Miniflare
+# (scripts/serve.ts), with local state kept in .state/ and the
+# fault-injection API on. Options after `npm start --` go to serve.ts.
 #
-# Under wrangler dev each held-open watch costs about four file descriptors
-# (client, dev proxy, runtime), so 10,000 watchers need more than the usual
-# limit: raise it as far as this user may, and carry on if it cannot.
+# Every held-open watch is one client connection, one file descriptor in the
+# runtime, so 10,000 watchers need more than the usual limit: raise it as far
+# as this user may, and carry on if it cannot.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-# Beyond what the descriptors allow, refuse new watches cleanly (error 300,
-# HTTP 503) rather than let the runtime run out of descriptors and restart.
-max_watches=$(( $(ulimit -n) / 5 ))
+# Beyond what the descriptors allow (less a reserve for storage, peers and
+# the runtime itself), refuse new watches cleanly (error 300, HTTP 503)
+# rather than let the runtime run out of descriptors and restart.
+nofile=$(ulimit -n)
+max_watches=$(( nofile > 2048 ? nofile - 1024 : nofile / 2 ))
 
 # Local runs must not wait on Cloudflare's network for Request.cf or metrics.
 export CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_SEND_METRICS=false
 
-exec wrangler dev --ip 127.0.0.1 --port "${PORT:-8787}" --persist-to .state \
-  --var DEBUG_FAULTS:true --var "MAX_WATCHES:$max_watches" "$@"
+exec node scripts/serve.ts --var DEBUG_FAULTS:true --var "MAX_WATCHES:$max_watches" "$@"

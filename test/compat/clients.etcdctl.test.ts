@@ -21,7 +21,7 @@ import { currentIndex, kill, pause, run, start } from "./harness/run";
 
 const t = targets();
 const ENV = { ETCDCTL_API: "2" };
-const ours = oursClusters().map((c) => [`ours [${c.label}]`, t.ours + c.root, t.oursKind === "wrangler" ? c.name : ""] as const);
+const ours = oursClusters().map((c) => [`ours [${c.label}]`, t.ours + c.root, t.oursKind === "worker" ? c.name : ""] as const);
 
 describe.each([["etcd", t.etcd, ""] as const, ...ours])("etcdctl v2 against %s", (_label, url, cluster) => {
   const p = `/ctl-${Math.random().toString(36).slice(2, 8)}`;

@@ -70,7 +70,7 @@ function expectedOurs(P: string, U: string, cluster: string) {
   };
 }
 
-const ours = oursClusters().map((c) => [`ours [${c.label}]`, t.ours + c.root, c.root, t.oursKind === "wrangler" ? c.name : ""] as const);
+const ours = oursClusters().map((c) => [`ours [${c.label}]`, t.ours + c.root, c.root, t.oursKind === "worker" ? c.name : ""] as const);
 
 describe.each([["etcd", t.etcd, "", ""] as const, ...ours])("python-etcd against %s", (_label, url, root, cluster) => {
   it("write, read, watch, test_and_set, append, refresh, delete, cluster info", async () => {

@@ -1,5 +1,5 @@
 // Real etcd 3.4 servers bootstrap a cluster through OUR discovery service:
-// a token from /new on the Worker under `wrangler dev`, three `etcd
+// a token from /new on the Worker as `npm start` serves it, three `etcd
 // --discovery <token URL>` processes on 127.0.0.1, and etcdctl (API v3) to
 // check that they formed one healthy cluster. A fourth server on the full
 // token must not become a member: etcd 3.4 falls back to a v2 proxy by
@@ -168,7 +168,7 @@ async function registered(token: string): Promise<Map<string, string>> {
   return out;
 }
 
-describe.skipIf(inject("compatOursKind") !== "wrangler")("etcd 3.4 bootstraps through our discovery service", () => {
+describe.skipIf(inject("compatOursKind") !== "worker")("etcd 3.4 bootstraps through our discovery service", () => {
   afterEach(cleanup);
 
   it("three members form one healthy cluster; a fourth becomes a proxy, or exits with fallback=exit", async () => {

@@ -1,6 +1,6 @@
 // Linearizability of our running server under faults: ~6 concurrent clients
 // do set, quorum get and compare-and-swap on 3 keys of a fresh named cluster
-// of the local `wrangler dev` server (started with DEBUG_FAULTS), while a
+// of the local server (`npm start`, which turns DEBUG_FAULTS on), while a
 // nemesis crashes the leader, crashes a follower, cuts one member off, cuts
 // the leader off into a minority, and heals, in a loop. The history is then
 // checked with the Raft work's checker (test/raft/linearizability.ts) against
@@ -212,7 +212,7 @@ function show(op: KvOperation, t0: number): string {
   return `  client ${op.client} [${t(op.call)} .. ${t(op.return)}] ${op.input.key} ${inp} => ${JSON.stringify(op.output)}`;
 }
 
-describe.skipIf(inject("compatOursKind") !== "wrangler")("linearizability under faults", () => {
+describe.skipIf(inject("compatOursKind") !== "worker")("linearizability under faults", () => {
   it(
     "set, quorum get and CAS from 6 clients stay linearizable through crashes and partitions",
     async () => {

@@ -1,7 +1,7 @@
 import { defineConfig } from "vitest/config";
 
-// The end-to-end compatibility suite: real etcd 3.4 vs our Worker under
-// `wrangler dev`, both as external processes, driven over real HTTP from
+// The end-to-end compatibility suite: real etcd 3.4 vs our Worker as
+// `npm start` serves it, both as external processes, driven over real HTTP from
 // plain Node (deliberately not the Cloudflare vitest pool).
 export default defineConfig({
   test: {

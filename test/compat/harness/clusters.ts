@@ -28,7 +28,7 @@ export const NAMED_CLUSTER: OursCluster = { label: "named", name: "compat-named"
 export const CLUSTER_SIZE = 3;
 
 export function oursClusters(): OursCluster[] {
-  if (inject("compatOursKind") !== "wrangler") return [DEFAULT_CLUSTER];
+  if (inject("compatOursKind") !== "worker") return [DEFAULT_CLUSTER];
   const wanted = (process.env.COMPAT_CLUSTERS ?? "default,named").split(",").map((s: string) => s.trim());
   const all = [DEFAULT_CLUSTER, NAMED_CLUSTER].filter((c) => wanted.includes(c.label));
   if (all.length === 0) throw new Error(`COMPAT_CLUSTERS=${process.env.COMPAT_CLUSTERS}: expected default, named or both`);

@@ -71,7 +71,7 @@ export const statsDelta = (note?: string): Step => ({ kind: "statsDelta", note }
 export interface TargetCtx {
   label: "etcd" | "ours";
   /** What serves this side: a real etcd, or our Worker. */
-  kind: "etcd" | "wrangler";
+  kind: "etcd" | "worker";
   /** Origin (http://host:port), without the cluster's base path. */
   url: string;
   /** Base path of the cluster on this server: "" for etcd and our default cluster. */
@@ -439,9 +439,9 @@ async function runStep(step: Step, t: TargetCtx): Promise<View | string> {
     case "statsDelta": {
       const now = await storeStats(t);
       const before = t.stats ?? {};
-      // watchers too is a delta, not absolute: under `wrangler dev` a client
-      // that disconnects from a waiting watch is not reported to the Worker,
-      // so on our server watches abandoned by earlier sequences stay
+      // watchers too is a delta, not absolute: locally a client that
+      // disconnects from a waiting watch is not noticed by the runtime, so
+      // on our server watches abandoned by earlier sequences stay
       // registered until an event reaches them. etcd drops them at once.
       const delta = Object.entries(now).map(([k, v]) => `${k}:${v - (before[k] ?? 0)}`);
       return `store stats delta {${delta.join(",")}}`;
@@ -482,10 +482,10 @@ function contexts(name: string, cluster: OursCluster): { etcd: TargetCtx; ours: 
   const etcd: TargetCtx = { label: "etcd", kind: "etcd", url: urls.etcd, root: "", cluster: "", base: 0, prefix, watches: new Map() };
   const ours: TargetCtx = {
     label: "ours",
-    kind: urls.oursKind === "wrangler" ? "wrangler" : "etcd",
+    kind: urls.oursKind === "worker" ? "worker" : "etcd",
     url: urls.ours,
     root: cluster.root,
-    cluster: urls.oursKind === "wrangler" ? cluster.name : "",
+    cluster: urls.oursKind === "worker" ? cluster.name : "",
     base: 0,
     prefix,
     watches: new Map(),
@@ -571,7 +571,7 @@ export async function runSequence(name: string, steps: Step[], cluster: OursClus
 export async function runSided(name: string, steps: Step[], expect: { etcd: string[]; ours: string[] }, cluster: OursCluster = DEFAULT_CLUSTER): Promise<void> {
   const { etcd, ours } = contexts(name, cluster);
   const title = `${name} [${cluster.label}]`;
-  const wantOurs = ours.kind === "wrangler" ? expect.ours : expect.etcd;
+  const wantOurs = ours.kind === "worker" ? expect.ours : expect.etcd;
   if (expect.etcd.length !== steps.length || wantOurs.length !== steps.length) throw new Error(`${title}: one expectation per step`);
   const mismatches: Mismatch[] = [];
   await runBoth(title, steps, etcd, ours, (i, ra, rb) => {

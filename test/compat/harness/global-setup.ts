@@ -1,7 +1,7 @@
 // Starts both targets once for the whole compat run and hands their URLs to
 // the test files through vitest's provide/inject.
 //
-//   COMPAT_TARGET unset (default): "ours" = our Worker under `wrangler dev`.
+//   COMPAT_TARGET unset (default): "ours" = our Worker as `npm start` serves it.
 //   COMPAT_TARGET=etcd:            "ours" = a second, independent etcd. Every
 //                                  test must then pass: this validates the
 //                                  harness and its normalisation.
@@ -9,15 +9,15 @@ import type { TestProject } from "vitest/node";
 import { NAMED_CLUSTER } from "./clusters";
 import { send } from "./http";
 import { stopAllServers } from "../../../support/processes.ts";
-import { startEtcd, startWrangler, type Server } from "./processes";
+import { startEtcd, startOurs, type Server } from "./processes";
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const mode = process.env.COMPAT_TARGET === "etcd" ? "etcd" : "wrangler";
+  const mode = process.env.COMPAT_TARGET === "etcd" ? "etcd" : "worker";
   let etcd: Server | undefined;
   let ours: Server | undefined;
   try {
-    [etcd, ours] = await Promise.all([startEtcd(), mode === "etcd" ? startEtcd() : startWrangler()]);
-    if (mode === "wrangler") {
+    [etcd, ours] = await Promise.all([startEtcd(), mode === "etcd" ? startEtcd() : startOurs()]);
+    if (mode === "worker") {
       // Our clusters start at store index 0, and a freshly created one holds
       // its first election on first use. One write to a hidden key in each
       // (the named one is created by it) gets both past that, so that no
@@ -43,6 +43,6 @@ declare module "vitest" {
   export interface ProvidedContext {
     compatEtcdUrl: string;
     compatOursUrl: string;
-    compatOursKind: "etcd" | "wrangler";
+    compatOursKind: "etcd" | "worker";
   }
 }

@@ -1,5 +1,5 @@
 // Starting and stopping the two servers the suite compares: a real etcd 3.4
-// (the oracle) and our Worker under `wrangler dev` (or, with
+// (the oracle) and our Worker as `npm start` serves it (or, with
 // COMPAT_TARGET=etcd, a second etcd, to validate the harness itself).
 // Spawning, process groups, temp dirs and cleanup on exit and signals are
 // support/processes.ts's, shared with the benchmark.
@@ -11,7 +11,7 @@ import { send } from "./http";
 export { freePort, repoRoot };
 
 export interface Server {
-  kind: "etcd" | "wrangler";
+  kind: "etcd" | "worker";
   url: string;
   stop(): Promise<void>;
 }
@@ -41,16 +41,14 @@ export async function startEtcd(): Promise<Server> {
   return { kind: "etcd", url: c, stop: () => cluster.stop() };
 }
 
-/** Starts our Worker with `wrangler dev` on a free port and a fresh state dir. */
-export async function startWrangler(): Promise<Server> {
-  const dir = makeTempDir("compat-wrangler-");
+/** Starts our Worker as `npm start` serves it, on a free port and with a fresh state dir. */
+export async function startOurs(): Promise<Server> {
+  const dir = makeTempDir("compat-ours-");
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  // DEBUG_FAULTS exposes /_debug/... (crash, partition, heal) for the
-  // linearizability test; it changes nothing else.
-  const args = ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", path.join(dir, "state"), "--var", "DEBUG_FAULTS:true"];
-  const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" };
-  const server = spawnServer({ name: `wrangler at ${url}`, cmd: "npx", args, cwd: repoRoot, env, dir });
+  const args = ["scripts/start.sh", "--persist-to", path.join(dir, "state")];
+  const env = { ...process.env, PORT: String(port), CI: "true" };
+  const server = spawnServer({ name: `ours at ${url}`, cmd: "sh", args, cwd: repoRoot, env, dir });
   await waitUntil([server], "GET /version = 200", { timeoutMs: 60_000 }, async () => (await httpStatus("127.0.0.1", port, "/version", 5000)) === 200);
-  return { kind: "wrangler", url, stop: () => stopServer(server) };
+  return { kind: "worker", url, stop: () => stopServer(server) };
 }

@@ -13,7 +13,7 @@ import { shapeOnly, type Shape, type TargetCtx } from "./compare";
 import { field, serialize, sym, type JNode } from "./json";
 
 function isOursReplicated(t: TargetCtx): boolean {
-  return t.label === "ours" && t.kind === "wrangler";
+  return t.label === "ours" && t.kind === "worker";
 }
 
 /** One member as our server must report it (after normalisation: the client URL is <self>). */

@@ -1,0 +1,114 @@
+// `npm start`: the Worker and its Durable Objects under Miniflare, with the
+// HTTP socket bound straight to the Worker.
+//
+// Why not `wrangler dev`: it puts two extra Workers in front of ours (a
+// reload proxy in a second runtime process, and Miniflare's entry Worker) and
+// records a trace of every request and RPC into a local SQLite collector.
+// Measured here with 64 clients, that stack caps any request, even
+// `/version`, at about 900/s; a socket bound to our Worker serves 11,000/s.
+// `npm run dev` still runs `wrangler dev`, for live reload while editing.
+//
+// The Worker is bundled by `wrangler deploy --dry-run`, so what runs here is
+// byte for byte what `wrangler deploy` would upload, and its bindings come
+// from wrangler.jsonc through wrangler's own reader.
+//
+// Usage: node scripts/serve.ts [--persist-to DIR] [--var NAME:VALUE]...
+// Environment: PORT (8787), HOST (127.0.0.1), INSPECTOR_PORT (off).
+import { execFileSync } from "node:child_process";
+import { createRequire } from "node:module";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { unstable_getMiniflareWorkerOptions } from "wrangler";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+// Miniflare as wrangler itself uses it: the copy wrangler depends on.
+const { Miniflare, convertV4MiniflareOptions } = createRequire(createRequire(import.meta.url).resolve("wrangler"))("miniflare");
+
+interface Args {
+  persistTo: string;
+  vars: Record<string, string>;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { persistTo: path.join(root, ".state"), vars: {} };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const value = argv[i + 1];
+    if (value === undefined) usage(`${flag} needs a value`);
+    if (flag === "--persist-to") args.persistTo = path.resolve(value);
+    else if (flag === "--var") {
+      const colon = value.indexOf(":");
+      if (colon <= 0) usage(`--var takes NAME:VALUE, not ${value}`);
+      args.vars[value.slice(0, colon)] = value.slice(colon + 1);
+    } else usage(`unknown option ${flag}`);
+    i++;
+  }
+  return args;
+}
+
+function usage(problem: string): never {
+  console.error(`serve: ${problem}\nusage: node scripts/serve.ts [--persist-to DIR] [--var NAME:VALUE]...`);
+  process.exit(2);
+}
+
+/** Bundles the Worker exactly as `wrangler deploy` would, into `outDir`. */
+function bundle(outDir: string): string {
+  const wrangler = path.join(root, "node_modules", ".bin", "wrangler");
+  try {
+    execFileSync(wrangler, ["deploy", "--dry-run", "--outdir", outDir], {
+      cwd: root,
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+  } catch (e) {
+    const err = e as { stdout?: Buffer; stderr?: Buffer };
+    console.error(`serve: bundling the Worker failed\n${err.stdout ?? ""}${err.stderr ?? ""}`);
+    process.exit(1);
+  }
+  return path.join(outDir, "index.js");
+}
+
+const args = parseArgs(process.argv.slice(2));
+const host = process.env.HOST || "127.0.0.1";
+const port = Number(process.env.PORT || 8787);
+const inspectorPort = process.env.INSPECTOR_PORT ? Number(process.env.INSPECTOR_PORT) : undefined;
+
+const script = bundle(path.join(root, ".wrangler", "serve"));
+const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(root, "wrangler.jsonc"));
+
+const mf = new Miniflare(
+  convertV4MiniflareOptions({
+    // Miniflare's own entry socket stays on a free port nobody uses; clients
+    // reach the Worker through the direct socket below.
+    host: "127.0.0.1",
+    port: 0,
+    inspectorPort,
+    resourcePersistencePath: path.join(args.persistTo, "v3"),
+    unsafeObservability: false,
+    unsafeLocalExplorer: false,
+    unsafeInspectDurableObjects: false,
+    workers: [
+      {
+        ...workerOptions,
+        name: "etcd-on-workers",
+        modulesRoot: path.dirname(script),
+        modules: [{ type: "ESModule", path: script }],
+        bindings: { ...workerOptions.bindings, ...args.vars },
+        unsafeDirectSockets: [{ host, port }],
+      },
+    ],
+  }),
+);
+
+await mf.ready;
+console.log(`etcd-on-workers: serving on http://${host}:${port} (state in ${path.relative(process.cwd(), args.persistTo) || "."})`);
+
+let stopping = false;
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, async () => {
+    if (stopping) return;
+    stopping = true;
+    await mf.dispose();
+    process.exit(0);
+  });
+}
