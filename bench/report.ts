@@ -76,7 +76,8 @@ export function environment(): string {
       return "unknown";
     }
   })();
-  const workerd = cmd(path.join(repoRoot, "node_modules/.bin/workerd"), ["--version"]);
+  // The runtime npm start uses: the one wrangler's own Miniflare depends on.
+  const workerd = cmd(path.join(repoRoot, "node_modules/wrangler/node_modules/.bin/workerd"), ["--version"]);
   const etcd = cmd("etcd", ["--version"]).split("\n")[0];
   return [
     `- machine: ${os.availableParallelism()} CPUs (nproc), ${(memKb / 1024 / 1024).toFixed(1)} GiB RAM, ${cpu}`,
