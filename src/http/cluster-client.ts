@@ -16,6 +16,7 @@ import type {
 import { clusterSize, foundingMembers, replicaName } from "../replica/members.ts";
 import type { StoreStats } from "../store/stats.ts";
 import { withTimeout } from "../replica/transport.ts";
+import { batchedKeys, MAX_BATCHED_REQUEST_BYTES, type BatchOutcome } from "./keys-batch.ts";
 
 /** What the router asks of a cluster. */
 export interface ClusterApi {
@@ -37,7 +38,15 @@ const knownMembers = new Map<string, string[]>();
 /** A call that gets no answer in this time counts as failed. */
 const CALL_TIMEOUT_MS = 12_000;
 
-export function clusterClient(env: Env, cluster: string): ClusterApi {
+/**
+ * `keepAlive` (the Worker's waitUntil) keeps a batched call running when the
+ * request that made it goes away first, for the requests riding on it.
+ */
+export function clusterClient(
+  env: Env,
+  cluster: string,
+  keepAlive: (work: Promise<unknown>) => void = () => {},
+): ClusterApi {
   const stub = (id: string) => env.REPLICA.getByName(replicaName(cluster, id)) as unknown as ReplicaStub;
 
   /** The hinted leader first, then every other member we know of. */
@@ -103,6 +112,22 @@ export function clusterClient(env: Env, cluster: string): ClusterApi {
   return {
     async keys(req) {
       const isChange = !(req.method === "GET" || req.method === "HEAD");
+      if (batchable(req)) {
+        // First, together with concurrent requests, to the member we believe leads.
+        const id = candidates()[0];
+        const call = (reqs: KeysRequest[]) => withTimeout(stub(id).keysBatch(reqs), CALL_TIMEOUT_MS, `member ${id} did not answer`);
+        const outcome: BatchOutcome = await batchedKeys({ name: replicaName(cluster, id), call }, req, CALL_TIMEOUT_MS, keepAlive);
+        if ("failed" in outcome) {
+          forget(id);
+          if (isChange) return unknownKeysOutcome(`etcdserver: request timed out, possibly due to previous leader failure (${outcome.failed})`);
+        } else if ("body" in outcome) {
+          learn(outcome.leader);
+          if (!outcome.retryable) return outcome;
+          forget(id);
+        }
+        // Otherwise: a refusal that changed nothing, a read that may go
+        // elsewhere, or a read too large for the batch go the single way.
+      }
       const reply = await attempt((r) => r.keys(req), (a) => a.retryable === true, unknownKeysOutcome, isChange);
       learn(reply.leader);
       return reply;
@@ -126,6 +151,12 @@ export function clusterClient(env: Env, cluster: string): ClusterApi {
     updateMember: (id, peerURLs) => attempt((r) => r.updateMember(id, peerURLs), memberRefused, unknownMemberOutcome, true),
     member: stub,
   };
+}
+
+/** Watches answer with a stream, which stays a call of its own; so do requests carrying a large value. */
+function batchable(req: KeysRequest): boolean {
+  const watch = req.method === "GET" && req.wait && !req.quorum;
+  return !watch && req.value.length + req.prevValue.length + req.path.length <= MAX_BATCHED_REQUEST_BYTES;
 }
 
 /** etcd's error 300 for a request whose outcome is unknown. */

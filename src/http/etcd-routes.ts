@@ -54,13 +54,23 @@ export function goTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.?0+Z$/, "Z");
 }
 
+/** The request's waitUntil; a no-op when the app is called without an execution context (unit tests). */
+function waitUntil(c: C): (work: Promise<unknown>) => void {
+  try {
+    const ctx = c.executionCtx;
+    return (work) => ctx.waitUntil(work);
+  } catch {
+    return () => {};
+  }
+}
+
 function only(c: C, allowed: string[]): Response | null {
   return allowed.includes(c.req.method) ? null : methodNotAllowed(allowed);
 }
 
 export function etcdRoutes(clusterOf: (c: C) => ClusterRef): Hono<{ Bindings: Env }> {
   const r = new Hono<{ Bindings: Env }>();
-  const api = (c: C): ClusterApi => clusterClient(c.env, clusterOf(c).name);
+  const api = (c: C): ClusterApi => clusterClient(c.env, clusterOf(c).name, waitUntil(c));
   const clientURL = (c: C) => new URL(c.req.url).origin + clusterOf(c).prefix;
   const cid = (c: C) => ({ "X-Etcd-Cluster-Id": clusterId(clusterOf(c).name) });
   const memberJSON = (c: C, m: Member) => ({ id: m.id, name: m.name, peerURLs: m.peerURLs, clientURLs: [clientURL(c)] });

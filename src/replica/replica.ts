@@ -70,6 +70,16 @@ export interface KeysReply {
   retryable?: boolean;
 }
 
+/**
+ * One answer of keysBatch: the reply, an error that escaped the request
+ * (which a single call would have thrown), or a read left out of the batch
+ * to keep its message small, for the router to send alone.
+ */
+export type BatchedKeysReply = KeysReply | { failed: string } | { resend: true };
+
+/** Reads stop joining a batch's answer past this many bytes of bodies (RPC messages have a size limit). */
+const BATCH_REPLY_BYTES = 8 * 1024 * 1024;
+
 export type ReplicaRole = "StateLeader" | "StateFollower" | "StateCandidate" | "StatePreCandidate";
 
 export interface ReplicaStatus {
@@ -122,6 +132,7 @@ interface PendingRead extends Waiter<void> {
 export type ReplicaStub = {
   [K in
     | "keys"
+    | "keysBatch"
     | "step"
     | "cancelWatch"
     | "status"
@@ -301,8 +312,26 @@ export class Replica extends DurableObject<Env> {
       if (!(err instanceof RaftError)) throw err;
       const body = { errorCode: ErrorCode.RaftInternal, message: "Raft Internal Error", cause: err.message, index: 0 };
       return { ...this.errorReply(body), retryable: err.retryable };
-      throw err;
     }
+  }
+
+  /**
+   * Several keys requests in one call (the router batches concurrent ones,
+   * see src/http/keys-batch.ts), each handled as if it came alone. Watches
+   * never come this way: their answer is a stream.
+   */
+  async keysBatch(reqs: KeysRequest[]): Promise<BatchedKeysReply[]> {
+    const replies = await Promise.all(
+      reqs.map((req) => this.keys(req).catch((err: unknown) => ({ failed: String(err) }))),
+    );
+    let bytes = 0;
+    return replies.map((reply, i) => {
+      if (!("body" in reply)) return reply;
+      const isRead = reqs[i].method === "GET" || reqs[i].method === "HEAD";
+      if (isRead && bytes + reply.body.length > BATCH_REPLY_BYTES) return { resend: true };
+      bytes += reply.body.length;
+      return reply;
+    });
   }
 
   /**

@@ -30,11 +30,13 @@ function fakeEnv(status: Partial<ReplicaStatus>, seen: KeysRequest[] = []): Env 
     sendAppends: 5,
     ...status,
   };
+  const keys = async (req: KeysRequest): Promise<KeysReply> => {
+    seen.push(req);
+    return { status: 200, body: '{"action":"get"}\n', etcdIndex: 7, raft: { index: 9, term: 2 }, leader: s.leader };
+  };
   const replica: Partial<ReplicaStub> = {
-    keys: async (req): Promise<KeysReply> => {
-      seen.push(req);
-      return { status: 200, body: '{"action":"get"}\n', etcdIndex: 7, raft: { index: 9, term: 2 }, leader: s.leader };
-    },
+    keys,
+    keysBatch: (reqs) => Promise.all(reqs.map(keys)),
     cancelWatch: async () => {},
     status: async () => s,
     storeStats: async () => newStats(),
