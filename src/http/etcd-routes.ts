@@ -12,7 +12,7 @@ import type { Member } from "../replica/members.ts";
 import type { Env } from "./app.ts";
 import { clusterClient, type ClusterApi } from "./cluster-client.ts";
 import { goJSON, goJSONLine } from "./go-json.ts";
-import { methodNotAllowed, plainError, TEXT_PLAIN } from "./go-http.ts";
+import { methodNotAllowed, plainError, requestURL, TEXT_PLAIN } from "./go-http.ts";
 import { keysRequest, type KeysRequest } from "./keys-request.ts";
 import { handleKeys } from "./keys-routes.ts";
 import { membersWrite } from "./members-routes.ts";
@@ -71,13 +71,13 @@ function only(c: C, allowed: string[]): Response | null {
 export function etcdRoutes(clusterOf: (c: C) => ClusterRef): Hono<{ Bindings: Env }> {
   const r = new Hono<{ Bindings: Env }>();
   const api = (c: C): ClusterApi => clusterClient(c.env, clusterOf(c).name, waitUntil(c));
-  const clientURL = (c: C) => new URL(c.req.url).origin + clusterOf(c).prefix;
+  const clientURL = (c: C) => requestURL(c.req.raw).origin + clusterOf(c).prefix;
   const cid = (c: C) => ({ "X-Etcd-Cluster-Id": clusterId(clusterOf(c).name) });
   const memberJSON = (c: C, m: Member) => ({ id: m.id, name: m.name, peerURLs: m.peerURLs, clientURLs: [clientURL(c)] });
 
   const keys = (c: C) => {
     const { prefix, name } = clusterOf(c);
-    const rawKeyPath = new URL(c.req.url).pathname.slice(prefix.length + "/v2/keys".length);
+    const rawKeyPath = requestURL(c.req.raw).pathname.slice(prefix.length + "/v2/keys".length);
     return handleKeys(c.req.raw, rawKeyPath, clusterId(name), api(c), Number(c.env.MAX_WATCHES ?? 0) || 0);
   };
   r.all("/v2/keys", keys);
@@ -110,7 +110,7 @@ export function etcdRoutes(clusterOf: (c: C) => ClusterRef): Hono<{ Bindings: En
   const members = async (c: C) => {
     const denied = only(c, ["GET", "POST", "DELETE", "PUT"]);
     if (denied) return denied;
-    const sub = new URL(c.req.url).pathname.slice(clusterOf(c).prefix.length).replace(/^\/v2\/members\/?/, "");
+    const sub = requestURL(c.req.raw).pathname.slice(clusterOf(c).prefix.length).replace(/^\/v2\/members\/?/, "");
     if (c.req.method !== "GET") return membersWrite(c.req.raw, sub, api(c), cid(c), (m) => memberJSON(c, m));
     const status = await api(c).status();
     if (sub === "") return json(goJSONLine({ members: status.members.map((m) => memberJSON(c, m)) }), 200, cid(c));

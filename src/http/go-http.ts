@@ -15,6 +15,18 @@ export const CORS_HEADERS: Record<string, string> = {
 
 export const TEXT_PLAIN = "text/plain; charset=utf-8";
 
+const parsedURLs = new WeakMap<Request, URL>();
+
+/** The request's URL, parsed once per request however many layers ask for it. */
+export function requestURL(request: Request): URL {
+  let url = parsedURLs.get(request);
+  if (!url) {
+    url = new URL(request.url);
+    parsedURLs.set(request, url);
+  }
+  return url;
+}
+
 /** Go's http.Error: the message plus a newline, as text/plain. */
 export function plainError(status: number, message: string, extra: Record<string, string> = {}): Response {
   return new Response(message + "\n", {
@@ -81,7 +93,7 @@ function decodePath(raw: string): string | null {
  */
 export const goHTTP: MiddlewareHandler = async (c, next) => {
   if (c.req.method === "OPTIONS") return new Response(null, { status: 200, headers: CORS_HEADERS });
-  const url = new URL(c.req.url);
+  const url = requestURL(c.req.raw);
   const path = decodePath(url.pathname);
   if (path === null) return badRequest();
   const cleaned = cleanURLPath(path);
@@ -100,7 +112,22 @@ export const goHTTP: MiddlewareHandler = async (c, next) => {
   }
 };
 
+/** Responses built with the CORS headers already in place (see `responseWithCORS`). */
+const builtWithCORS = new WeakSet<Response>();
+
+/**
+ * A response that carries etcd's CORS headers from the start, which spares
+ * the middleware setting them one by one afterwards (on the hot path of
+ * every keys request, each header set is a call into the runtime).
+ */
+export function responseWithCORS(body: BodyInit | null, status: number, headers: Record<string, string>): Response {
+  const res = new Response(body, { status, headers: { ...CORS_HEADERS, ...headers } });
+  builtWithCORS.add(res);
+  return res;
+}
+
 function withCORS(res: Response): Response {
+  if (builtWithCORS.has(res)) return res;
   for (const k in CORS_HEADERS) res.headers.set(k, CORS_HEADERS[k]);
   return res;
 }

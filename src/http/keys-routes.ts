@@ -5,7 +5,7 @@
 import { ErrorCode, V2Error, v2ErrorStatus } from "../store/errors.ts";
 import type { KeysReply } from "../replica/replica.ts";
 import { goJSONLine } from "./go-json.ts";
-import { methodNotAllowed } from "./go-http.ts";
+import { methodNotAllowed, requestURL, responseWithCORS } from "./go-http.ts";
 import { decodeUTF8, FormError, parseForm, unescape } from "./form.ts";
 import { parseKeysRequest, type KeysMethod, type KeysRequest } from "./keys-request.ts";
 
@@ -80,7 +80,7 @@ function counted(stream: ReadableStream<Uint8Array>): ReadableStream<Uint8Array>
 }
 
 async function readKeysRequest(request: Request, method: KeysMethod, rawKeyPath: string): Promise<KeysRequest> {
-  const url = new URL(request.url);
+  const url = requestURL(request);
   let body: string | null = null;
   if (method === "POST" || method === "PUT") {
     const bytes = await request.arrayBuffer();
@@ -118,5 +118,5 @@ function keysResponse(reply: ReplyParts, extra: Record<string, string>): Respons
     headers["X-Raft-Index"] = String(reply.raft.index);
     headers["X-Raft-Term"] = String(reply.raft.term);
   }
-  return new Response(reply.stream ?? reply.body, { status: reply.status, headers });
+  return responseWithCORS(reply.stream ?? reply.body, reply.status, headers);
 }
