@@ -109,6 +109,10 @@ export class Raft {
   private randomizedElectionTimeout = 0;
   private transferee: NodeId = NO_NODE;
   private assembly: SnapshotAssembly | undefined;
+  /** Set by broadcastAppend; the appends go out in flushAppends. */
+  private appendsDue = false;
+  /** The commit index in the latest append sent to each follower. */
+  private readonly sentCommit = new Map<NodeId, number>();
 
   constructor(options: RaftOptions, storage: Storage) {
     this.options = resolveOptions(options);
@@ -334,6 +338,8 @@ export class Raft {
     this.transferee = NO_NODE;
     this.votes.clear();
     this.progress.clear();
+    this.sentCommit.clear();
+    this.appendsDue = false;
     this.reads.clear();
     this.readsAwaitingCommit = [];
   }
@@ -703,6 +709,7 @@ export class Raft {
     const entries = this.log.slice(pr.next, this.log.lastIndex() + 1, this.options.maxAppendSize);
     if (entries.length === 0 && !sendIfEmpty) return false;
     this.send({ type: "append", to, index: prevIndex, logTerm: prevTerm, entries, commit: this.log.committed });
+    this.sentCommit.set(to, this.log.committed);
     pr.sentAppend(entries.length, prevIndex + entries.length);
     return true;
   }
@@ -715,8 +722,25 @@ export class Raft {
     this.send({ type: "snapshot", to, chunk: { meta: snapshot.meta, offset, total: snapshot.data.length, data } });
   }
 
+  /**
+   * Every follower is due the entries and commit index it lacks. The appends
+   * go out once, when the driver next asks for a Ready (flushAppends), so that
+   * the proposals and acknowledgements handled in between make one append per
+   * follower instead of one each.
+   */
   private broadcastAppend(): void {
-    for (const id of this.progress.keys()) this.sendAppend(id);
+    this.appendsDue = true;
+  }
+
+  /** Sends the appends broadcastAppend asked for (RawNode calls it before building a Ready). */
+  flushAppends(): void {
+    if (!this.appendsDue) return;
+    this.appendsDue = false;
+    if (this.role !== "leader") return;
+    for (const id of this.progress.keys()) {
+      // An append with nothing new is only worth sending to carry the commit index.
+      this.sendAppend(id, (this.sentCommit.get(id) ?? -1) < this.log.committed);
+    }
   }
 
   private broadcastHeartbeat(): void {
@@ -852,6 +876,18 @@ export class Raft {
   // ---- output -------------------------------------------------------------
 
   /**
+   * Folds an acknowledgement into the one queued just before it for the same
+   * leader and term: acknowledgements are cumulative (the leader keeps the
+   * highest match), so appends stepped together get one answer.
+   */
+  private mergeAck(msg: Message): boolean {
+    const last = this.msgsAfterPersist[this.msgsAfterPersist.length - 1];
+    if (!last || last.type !== "appendResp" || last.reject || last.to !== msg.to || last.term !== msg.term) return false;
+    last.index = Math.max(last.index ?? 0, msg.index ?? 0);
+    return true;
+  }
+
+  /**
    * Queue a message. A leader's appends, heartbeats and snapshot chunks may go
    * out before its own log write is durable, because it does not count itself
    * until then; but only once its term is durable, so that a crash cannot make
@@ -860,6 +896,7 @@ export class Raft {
    */
   private send(m: Outgoing): void {
     const msg: Message = { ...m, from: this.id, term: m.term ?? this.term };
+    if (msg.type === "appendResp" && !msg.reject && this.mergeAck(msg)) return;
     if (this.role === "leader" && this.persistedTerm === this.term && LEADER_EARLY_TYPES.has(msg.type)) {
       this.msgs.push(msg);
     } else {

@@ -122,6 +122,7 @@ export class RawNode {
 
   hasReady(): boolean {
     const r = this.raft;
+    r.flushAppends();
     return (
       !sameSoftState(this.softState(), this.prevSoftState) ||
       !sameHardState(this.hardState(), this.prevHardState) ||
@@ -139,6 +140,7 @@ export class RawNode {
   ready(): Ready {
     if (this.outstanding) throw new Error("ready() called again before advance() of the previous Ready");
     const r = this.raft;
+    r.flushAppends();
     const rd: Ready = {
       entries: [...r.log.unstable()],
       messages: r.msgs,

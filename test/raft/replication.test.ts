@@ -105,13 +105,65 @@ describe("flow control and batching", () => {
   it("keeps at most maxInflight appends unanswered, then sends the backlog in one append", () => {
     const c = new Cluster(["n1", "n2", "n3"], { maxInflight: 2 });
     c.elect("n1");
-    for (const data of ["a", "b", "c", "d", "e"]) expect(c.node("n1").propose(data).ok).toBe(true);
-    const toN2 = c.take((m) => m.to === "n2");
+    // Each proposal taken out in a Ready of its own: one append each, until the window is full.
+    const toN2: Message[] = [];
+    for (const data of ["a", "b", "c", "d", "e"]) {
+      expect(c.node("n1").propose(data).ok).toBe(true);
+      toN2.push(...c.take((m) => m.to === "n2"));
+    }
     expect(toN2.map((m) => m.entries?.map((e) => e.data))).toEqual([["a"], ["b"]]);
     // The first acknowledgement frees a slot: the rest go out together.
     c.node("n1").step({ type: "appendResp", from: "n2", to: "n1", term: 2, index: 3 });
     expect(c.take((m) => m.to === "n2").map((m) => m.entries?.map((e) => e.data))).toEqual([["c", "d", "e"]]);
     expect(c.node("n1").status().progress?.n2).toMatchObject({ state: "replicate", match: 3, next: 8 });
+  });
+
+  it("proposals made between two Readies go out in one append per follower", () => {
+    const c = new Cluster(["n1", "n2", "n3"]);
+    c.elect("n1");
+    for (const data of ["a", "b", "c"]) expect(c.node("n1").propose(data).ok).toBe(true);
+    const appends = c.take((m) => m.type === "append");
+    expect(appends.map((m) => [m.to, m.entries?.map((e) => e.data)])).toEqual([
+      ["n2", ["a", "b", "c"]],
+      ["n3", ["a", "b", "c"]],
+    ]);
+  });
+
+  it("a follower answers appends stepped together with one acknowledgement of the highest index", () => {
+    const c = new Cluster(["n1", "n2", "n3"]);
+    c.elect("n1");
+    const appends: Message[] = [];
+    for (const data of ["a", "b", "c"]) {
+      c.node("n1").propose(data);
+      appends.push(...c.take((m) => m.type === "append" && m.to === "n2"));
+    }
+    expect(appends).toHaveLength(3);
+    for (const m of appends) c.node("n2").step(m);
+    const acks = c.take((m) => m.from === "n2");
+    expect(acks).toEqual([{ type: "appendResp", from: "n2", to: "n1", term: 2, index: 5 }]);
+  });
+
+  it("a commit that moves sends an append carrying it only to followers that lack it", () => {
+    const c = new Cluster(["n1", "n2", "n3"]);
+    c.elect("n1");
+    c.node("n1").propose("a");
+    const [toN2, toN3] = c.take((m) => m.type === "append");
+    expect([toN2.to, toN3.to, toN2.commit]).toEqual(["n2", "n3", 2]);
+    c.node("n2").step(toN2);
+    c.node("n3").step(toN3);
+    // Both acknowledgements in one step batch: the commit moves once, one append each tells it.
+    for (const ack of c.take((m) => m.type === "appendResp")) c.node("n1").step(ack);
+    const commits = c.take((m) => m.type === "append");
+    expect(commits.map((m) => [m.to, m.entries, m.commit])).toEqual([
+      ["n2", [], 3],
+      ["n3", [], 3],
+    ]);
+    // The next proposal's append carries its entry and the same commit.
+    c.node("n1").propose("b");
+    expect(c.take((m) => m.type === "append").map((m) => [m.to, m.entries?.length, m.commit])).toEqual([
+      ["n2", 1, 3],
+      ["n3", 1, 3],
+    ]);
   });
 
   it("proposeBatch sends many proposals in one append per follower", () => {
