@@ -35,6 +35,19 @@ export interface ClusterApi {
 const leaderHints = new Map<string, string>();
 const knownMembers = new Map<string, string[]>();
 
+/** Founding member ids by cluster and size: derived by hashing, so computed once. */
+const foundingIdCache = new Map<string, string[]>();
+
+function foundingIds(cluster: string, size: number): string[] {
+  const key = `${size}:${cluster}`;
+  let ids = foundingIdCache.get(key);
+  if (!ids) {
+    ids = foundingMembers(cluster, size).map((m) => m.id);
+    foundingIdCache.set(key, ids);
+  }
+  return ids;
+}
+
 /** A call that gets no answer in this time counts as failed. */
 const CALL_TIMEOUT_MS = 12_000;
 
@@ -51,7 +64,7 @@ export function clusterClient(
 
   /** The hinted leader first, then every other member we know of. */
   const candidates = (): string[] => {
-    const members = knownMembers.get(cluster) ?? foundingMembers(cluster, clusterSize(env)).map((m) => m.id);
+    const members = knownMembers.get(cluster) ?? foundingIds(cluster, clusterSize(env));
     const hint = leaderHints.get(cluster);
     return hint ? [hint, ...members.filter((m) => m !== hint)] : members;
   };

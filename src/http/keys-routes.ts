@@ -99,11 +99,15 @@ async function readKeysRequest(request: Request, method: KeysMethod, rawKeyPath:
     throw err;
   }
   const req = parseKeysRequest(method, keyPath, form.params);
-  const size = new TextEncoder().encode(req.path + req.value + req.prevValue).byteLength;
-  if (size > MAX_REQUEST_BYTES) {
+  if (longerInUTF8(req.path + req.value + req.prevValue, MAX_REQUEST_BYTES)) {
     throw new V2Error(ErrorCode.InvalidField, `request is too large: over ${MAX_REQUEST_BYTES} bytes`, 0);
   }
   return req;
+}
+
+/** Whether `s` takes more than `limit` bytes in UTF-8; encoded only when its length leaves it in doubt (at most 3 bytes per UTF-16 unit). */
+function longerInUTF8(s: string, limit: number): boolean {
+  return s.length * 3 > limit && new TextEncoder().encode(s).byteLength > limit;
 }
 
 type ReplyParts = Pick<KeysReply, "status" | "body" | "etcdIndex" | "raft" | "stream">;
