@@ -104,9 +104,13 @@ export function clusterClient(
     refused: (answer: T) => boolean,
     unknown: (cause: string) => T,
     isChange: boolean,
+    triedFirst?: string,
   ): Promise<T> {
     let answer: T | undefined;
-    for (const id of candidates()) {
+    // A member that just failed this request is asked last, not first.
+    const order = candidates().filter((id) => id !== triedFirst);
+    if (triedFirst) order.push(triedFirst);
+    for (const id of order) {
       try {
         answer = await withTimeout(fn(stub(id)), CALL_TIMEOUT_MS, `member ${id} did not answer`);
       } catch (err) {
@@ -125,23 +129,27 @@ export function clusterClient(
   return {
     async keys(req) {
       const isChange = !(req.method === "GET" || req.method === "HEAD");
+      let tried: string | undefined;
       if (batchable(req)) {
         // First, together with concurrent requests, to the member we believe leads.
         const id = candidates()[0];
         const call = (reqs: KeysRequest[]) => withTimeout(stub(id).keysBatch(reqs), CALL_TIMEOUT_MS, `member ${id} did not answer`);
         const outcome: BatchOutcome = await batchedKeys({ name: replicaName(cluster, id), call }, req, CALL_TIMEOUT_MS, keepAlive);
-        if ("failed" in outcome) {
-          forget(id);
-          if (isChange) return unknownKeysOutcome(`etcdserver: request timed out, possibly due to previous leader failure (${outcome.failed})`);
-        } else if ("body" in outcome) {
+        if ("body" in outcome) {
           learn(outcome.leader);
           if (!outcome.retryable) return outcome;
-          forget(id);
         }
-        // Otherwise: a refusal that changed nothing, a read that may go
-        // elsewhere, or a read too large for the batch go the single way.
+        if (!("resend" in outcome)) {
+          forget(id);
+          tried = id;
+        }
+        if ("failed" in outcome && isChange) {
+          return unknownKeysOutcome(`etcdserver: request timed out, possibly due to previous leader failure (${outcome.failed})`);
+        }
+        // What is left goes the single way: a refusal that changed nothing,
+        // a read that may go elsewhere, or a read too large for the batch.
       }
-      const reply = await attempt((r) => r.keys(req), (a) => a.retryable === true, unknownKeysOutcome, isChange);
+      const reply = await attempt((r) => r.keys(req), (a) => a.retryable === true, unknownKeysOutcome, isChange, tried);
       learn(reply.leader);
       return reply;
     },

@@ -126,3 +126,47 @@ describe("/v2/keys routing", () => {
     expect(seen).toEqual([]);
   });
 });
+
+describe("when the member a batch went to fails", () => {
+  /** A cluster whose first founding member (the router's first pick) fails every batch; the others answer. */
+  function failingFirstMember(cluster: string, calls: string[]): Env {
+    const [first, second] = foundingMembers(cluster, 3);
+    const stubFor = (name: string) => {
+      const id = name.slice(cluster.length + 1);
+      const keys = async (): Promise<KeysReply> => {
+        calls.push(`${id} keys`);
+        return { status: 200, body: '{"action":"get"}\n', etcdIndex: 7, raft: { index: 9, term: 2 }, leader: second.id };
+      };
+      const replica: Partial<ReplicaStub> = {
+        keys,
+        keysBatch: async (reqs) => {
+          calls.push(`${id} batch`);
+          if (id === first.id) throw new Error("replica crashed");
+          return Promise.all(reqs.map(keys));
+        },
+      };
+      return replica;
+    };
+    return { REPLICA: { getByName: stubFor }, CLUSTER_SIZE: "3" } as unknown as Env;
+  }
+
+  it("a read is served by another member, and the failed one is asked last", async () => {
+    const calls: string[] = [];
+    const [first, second] = foundingMembers("batch-read", 3);
+    const res = await app.fetch(new Request("http://h/clusters/batch-read/v2/keys/x"), failingFirstMember("batch-read", calls));
+    expect(res.status).toBe(200);
+    expect(calls).toEqual([`${first.id} batch`, `${second.id} keys`]);
+  });
+
+  it("a write gets etcd's unknown-outcome error and is never sent again", async () => {
+    const calls: string[] = [];
+    const [first] = foundingMembers("batch-write", 3);
+    const res = await app.fetch(
+      new Request("http://h/clusters/batch-write/v2/keys/x", { method: "PUT", body: "value=1", headers: { "Content-Type": "application/x-www-form-urlencoded" } }),
+      failingFirstMember("batch-write", calls),
+    );
+    expect(res.status).toBe(500);
+    expect(await res.json()).toMatchObject({ errorCode: 300, message: "Raft Internal Error", cause: expect.stringContaining("replica crashed") });
+    expect(calls).toEqual([`${first.id} batch`]);
+  });
+});
