@@ -1,7 +1,7 @@
 // The benchmark targets: our Worker (started by `npm start` itself) and real
-// etcd 3.4 as a 1-member and a 3-member cluster, started and stopped through support/processes.ts (process groups,
-// temp dirs, cleanup on exit and signals), plus the process-tree and memory
-// readings the RSS sampler needs.
+// etcd 3.4 as a 1-member and a 3-member cluster, started and stopped through
+// support/processes.ts (process groups, temp dirs, cleanup on exit and
+// signals), plus the process-tree and memory readings the RSS sampler needs.
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
