@@ -4,7 +4,7 @@
  * another member when a replica does not answer. Followers forward what only
  * the leader may do, so a stale hint costs one extra hop, not an error.
  */
-import type { KeysRequest } from "./keys-request.ts";
+import { isReadOnly, type KeysRequest } from "./keys-request.ts";
 import type { Env } from "./app.ts";
 import type {
   FollowerStats,
@@ -61,6 +61,9 @@ export function clusterClient(
   keepAlive: (work: Promise<unknown>) => void = () => {},
 ): ClusterApi {
   const stub = (id: string) => env.REPLICA.getByName(replicaName(cluster, id)) as unknown as ReplicaStub;
+  /** One call to a member, failed after CALL_TIMEOUT_MS without an answer. */
+  const ask = <T>(id: string, fn: (replica: ReplicaStub) => Promise<T>): Promise<T> =>
+    withTimeout(fn(stub(id)), CALL_TIMEOUT_MS, `member ${id} did not answer`);
 
   /** The hinted leader first, then every other member we know of. */
   const candidates = (): string[] => {
@@ -78,7 +81,7 @@ export function clusterClient(
     let lastError: unknown;
     for (const id of candidates()) {
       try {
-        return await withTimeout(fn(stub(id)), CALL_TIMEOUT_MS, `member ${id} did not answer`);
+        return await ask(id, fn);
       } catch (err) {
         lastError = err;
         forget(id);
@@ -112,11 +115,11 @@ export function clusterClient(
     if (triedFirst) order.push(triedFirst);
     for (const id of order) {
       try {
-        answer = await withTimeout(fn(stub(id)), CALL_TIMEOUT_MS, `member ${id} did not answer`);
+        answer = await ask(id, fn);
       } catch (err) {
         forget(id);
         const reason = (err as Error).message;
-        if (isChange) return unknown(`etcdserver: request timed out, possibly due to previous leader failure (${reason})`);
+        if (isChange) return unknown(changeTimedOut(reason));
         answer = unknown(`etcdserver: request failed (${reason})`);
         continue;
       }
@@ -128,12 +131,12 @@ export function clusterClient(
 
   return {
     async keys(req) {
-      const isChange = !(req.method === "GET" || req.method === "HEAD");
+      const isChange = !isReadOnly(req);
       let tried: string | undefined;
       if (batchable(req)) {
         // First, together with concurrent requests, to the member we believe leads.
         const id = candidates()[0];
-        const call = (reqs: KeysRequest[]) => withTimeout(stub(id).keysBatch(reqs), CALL_TIMEOUT_MS, `member ${id} did not answer`);
+        const call = (reqs: KeysRequest[]) => ask(id, (r) => r.keysBatch(reqs));
         const outcome: BatchOutcome = await batchedKeys({ name: replicaName(cluster, id), call }, req, CALL_TIMEOUT_MS, keepAlive);
         if ("body" in outcome) {
           learn(outcome.leader);
@@ -144,7 +147,7 @@ export function clusterClient(
           tried = id;
         }
         if ("failed" in outcome && isChange) {
-          return unknownKeysOutcome(`etcdserver: request timed out, possibly due to previous leader failure (${outcome.failed})`);
+          return unknownKeysOutcome(changeTimedOut(outcome.failed));
         }
         // What is left goes the single way: a refusal that changed nothing,
         // a read that may go elsewhere, or a read too large for the batch.
@@ -178,6 +181,11 @@ export function clusterClient(
 function batchable(req: KeysRequest): boolean {
   const watch = req.method === "GET" && req.wait && !req.quorum;
   return !watch && req.value.length + req.prevValue.length + req.path.length <= MAX_BATCHED_REQUEST_BYTES;
+}
+
+/** The cause etcd gives for a change whose outcome is unknown. */
+function changeTimedOut(reason: string): string {
+  return `etcdserver: request timed out, possibly due to previous leader failure (${reason})`;
 }
 
 /** etcd's error 300 for a request whose outcome is unknown. */

@@ -40,6 +40,11 @@ export interface KeysRequest {
   internal?: boolean;
 }
 
+/** GET and HEAD change nothing: safe to send again, to any member. */
+export function isReadOnly(req: Pick<KeysRequest, "method">): boolean {
+  return req.method === "GET" || req.method === "HEAD";
+}
+
 const BOOLS: Record<string, boolean> = {
   "1": true, t: true, T: true, TRUE: true, true: true, True: true,
   "0": false, f: false, F: false, FALSE: false, false: false, False: false,

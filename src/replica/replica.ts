@@ -24,7 +24,7 @@ import { bootstrap, NO_NODE, RawNode, type Entry, type HardState, type Message, 
 import type { Env } from "../http/app.ts";
 import { goJSONLine } from "../http/go-json.ts";
 import { keysOperation } from "../http/keys-dispatch.ts";
-import type { KeysRequest } from "../http/keys-request.ts";
+import { isReadOnly, type KeysRequest } from "../http/keys-request.ts";
 import type { Command } from "../store/command.ts";
 import { ErrorCode, V2Error, v2ErrorStatus, type V2ErrorBody } from "../store/errors.ts";
 import type { StoreStats } from "../store/stats.ts";
@@ -327,8 +327,7 @@ export class Replica extends DurableObject<Env> {
     let bytes = 0;
     return replies.map((reply, i) => {
       if (!("body" in reply)) return reply;
-      const isRead = reqs[i].method === "GET" || reqs[i].method === "HEAD";
-      if (isRead && bytes + reply.body.length > BATCH_REPLY_BYTES) return { resend: true };
+      if (isReadOnly(reqs[i]) && bytes + reply.body.length > BATCH_REPLY_BYTES) return { resend: true };
       bytes += reply.body.length;
       return reply;
     });
