@@ -57,6 +57,8 @@ export class Progress {
   /** Heard from since the last check-quorum round. */
   recentActive = true;
   transfer: SnapshotTransfer | undefined;
+  /** The commit index carried by the latest append sent (-1: none yet). */
+  sentCommit = -1;
   readonly inflights: Inflights;
 
   constructor(

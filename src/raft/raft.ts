@@ -111,8 +111,6 @@ export class Raft {
   private assembly: SnapshotAssembly | undefined;
   /** Set by broadcastAppend; the appends go out in flushAppends. */
   private appendsDue = false;
-  /** The commit index in the latest append sent to each follower. */
-  private readonly sentCommit = new Map<NodeId, number>();
 
   constructor(options: RaftOptions, storage: Storage) {
     this.options = resolveOptions(options);
@@ -338,7 +336,6 @@ export class Raft {
     this.transferee = NO_NODE;
     this.votes.clear();
     this.progress.clear();
-    this.sentCommit.clear();
     this.appendsDue = false;
     this.reads.clear();
     this.readsAwaitingCommit = [];
@@ -709,7 +706,7 @@ export class Raft {
     const entries = this.log.slice(pr.next, this.log.lastIndex() + 1, this.options.maxAppendSize);
     if (entries.length === 0 && !sendIfEmpty) return false;
     this.send({ type: "append", to, index: prevIndex, logTerm: prevTerm, entries, commit: this.log.committed });
-    this.sentCommit.set(to, this.log.committed);
+    pr.sentCommit = this.log.committed;
     pr.sentAppend(entries.length, prevIndex + entries.length);
     return true;
   }
@@ -737,9 +734,9 @@ export class Raft {
     if (!this.appendsDue) return;
     this.appendsDue = false;
     if (this.role !== "leader") return;
-    for (const id of this.progress.keys()) {
+    for (const [id, pr] of this.progress) {
       // An append with nothing new is only worth sending to carry the commit index.
-      this.sendAppend(id, (this.sentCommit.get(id) ?? -1) < this.log.committed);
+      this.sendAppend(id, pr.sentCommit < this.log.committed);
     }
   }
 
