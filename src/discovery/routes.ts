@@ -7,12 +7,14 @@
  */
 import { Hono, type Context } from "hono";
 import type { Env } from "../http/app.ts";
-import { plainError } from "../http/go-http.ts";
+import { plainError, requestURL } from "../http/go-http.ts";
 import { ConfigError, discoveryConfig, type DiscoveryConfig } from "./config.ts";
 import { landingPage } from "./landing.ts";
 import { handleNew, type StubFor } from "./new-token.ts";
 import { handleRegistry } from "./registry-routes.ts";
 import { TOKEN_PATTERN } from "./token.ts";
+
+const TOKEN_PATH = new RegExp(`^/(${TOKEN_PATTERN})(|/|/[^/]+|/_config/size)$`);
 
 export function discoveryRoutes(stubFor: StubFor): Hono<{ Bindings: Env }> {
   const r = new Hono<{ Bindings: Env }>();
@@ -20,16 +22,16 @@ export function discoveryRoutes(stubFor: StubFor): Hono<{ Bindings: Env }> {
   r.all("/", (c) => withConfig(c, (config) => landingPage(c.req.raw, config)));
   r.all("/new", (c) => withConfig(c, (config) => handleNew(c.req.raw, c.env, stubFor, config)));
 
-  const token = (c: Context<{ Bindings: Env }>) => {
-    const t = c.req.param("token") as string;
-    const rest = new URL(c.req.url).pathname.slice(1 + t.length);
-    return handleRegistry(c.req.raw, c.env, stubFor, t, rest);
-  };
-  const T = `/:token{${TOKEN_PATTERN}}`;
-  r.all(T, token);
-  r.all(`${T}/`, token);
-  r.all(`${T}/:member`, token);
-  r.all(`${T}/_config/size`, token);
+  // The token routes (`/<token>`, `/<token>/`, `/<token>/<member>`,
+  // `/<token>/_config/size`) are matched here rather than as `/:token{...}`
+  // routes: Hono's RegExpRouter cannot hold a patterned parameter at the root
+  // beside the etcd routes, and the whole app would fall back to its slower
+  // TrieRouter.
+  r.all("/*", (c) => {
+    const m = TOKEN_PATH.exec(requestURL(c.req.raw).pathname);
+    if (!m) return c.notFound();
+    return handleRegistry(c.req.raw, c.env, stubFor, m[1], m[2]);
+  });
   return r;
 }
 

@@ -3,6 +3,7 @@
  * /v2/stats/self time formats (Go's RFC3339Nano and Duration.String), where
  * requests are sent, and what /v2/keys hands to the replica.
  */
+import { getRouterName } from "hono/dev";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { app, type Env } from "../../src/http/app.ts";
 import { goDuration, goTime } from "../../src/http/etcd-routes.ts";
@@ -100,6 +101,13 @@ describe("/v2/stats/self", () => {
 });
 
 describe("/v2/keys routing", () => {
+  it("the whole app is served by Hono's RegExpRouter, not its slower fallback", async () => {
+    const res = await app.fetch(new Request("http://h/clusters/routing/v2/keys/x"), fakeEnv({}));
+    expect(res.status).toBe(200);
+    // SmartRouter settles on the first router that accepts every route.
+    expect(getRouterName(app)).toBe("SmartRouter + RegExpRouter");
+  });
+
   it("decodes the key path, cleans it, and passes the parsed request to the replica", async () => {
     const seen: KeysRequest[] = [];
     const res = await app.fetch(
