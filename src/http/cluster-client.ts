@@ -12,7 +12,7 @@ import type {
   MemberChange,
   ReplicaStatus,
   ReplicaStub,
-} from "../replica/replica.ts";
+} from "../replica/api.ts";
 import { clusterSize, foundingMembers, replicaName } from "../replica/members.ts";
 import type { StoreStats } from "../store/stats.ts";
 import { withTimeout } from "../replica/transport.ts";

@@ -6,7 +6,7 @@
  * client) keeps talking to this server.
  */
 import { Hono, type Context } from "hono";
-import type { FollowerStats, ReplicaStatus } from "../replica/replica.ts";
+import type { FollowerStats, ReplicaStatus } from "../replica/api.ts";
 import { clusterId } from "../replica/identity.ts";
 import type { Member } from "../replica/members.ts";
 import type { Env } from "./app.ts";

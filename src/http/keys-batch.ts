@@ -19,7 +19,7 @@
  * its riders, and a rider gives up on its own deadline regardless.
  */
 import type { KeysRequest } from "./keys-request.ts";
-import type { BatchedKeysReply } from "../replica/replica.ts";
+import type { BatchedKeysReply } from "../replica/api.ts";
 
 /** What the batch brought back for one request. */
 export type BatchOutcome = BatchedKeysReply | { failed: string };

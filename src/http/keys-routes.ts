@@ -3,7 +3,7 @@
  * cluster's replica, and write the reply with etcd's status and headers.
  */
 import { ErrorCode, V2Error, v2ErrorStatus } from "../store/errors.ts";
-import type { KeysReply } from "../replica/replica.ts";
+import type { KeysReply } from "../replica/api.ts";
 import { goJSONLine } from "./go-json.ts";
 import { methodNotAllowed, requestURL, responseWithCORS } from "./go-http.ts";
 import { decodeUTF8, FormError, parseForm, unescape } from "./form.ts";

@@ -5,7 +5,7 @@
  * already in use, then 201 or 204. The change itself goes through Raft.
  */
 import type { Member } from "../replica/members.ts";
-import type { MemberChange } from "../replica/replica.ts";
+import type { MemberChange } from "../replica/api.ts";
 import type { ClusterApi } from "./cluster-client.ts";
 import { goJSONLine } from "./go-json.ts";
 import { goJSONSyntaxError } from "./go-json-syntax.ts";

@@ -31,11 +31,22 @@ import type { StoreStats } from "../store/stats.ts";
 import type { ApplyResult } from "../store/store.ts";
 import type { Watcher } from "../store/watchers.ts";
 import { clusterId } from "./identity.ts";
-import { clusterSize, foundingMembers, nextMember, parseReplicaName, sortedMembers, type Member } from "./members.ts";
+import { clusterSize, foundingMembers, nextMember, parseReplicaName, sortedMembers } from "./members.ts";
 import { SqliteRaftStorage } from "./raft-storage.ts";
 import { encodeCommand, encodeMemberUpdate, ReplicaState, type EntryResult } from "./state.ts";
 import { TimeoutError, Transport, withTimeout, type PeerStats, type PeerStub } from "./transport.ts";
 import { openWatch, type WatchStream } from "./watch-stream.ts";
+import { Waiters } from "./waiters.ts";
+import type {
+  BatchedKeysReply,
+  FollowerStats,
+  KeysReply,
+  MemberChange,
+  RaftPosition,
+  ReplicaRole,
+  ReplicaStatus,
+  ReplicaStub,
+} from "./api.ts";
 
 export const TICK_MS = 100;
 const ELECTION_TICKS = 10;
@@ -48,103 +59,8 @@ const WATCHDOG_MS = 5000;
 /** Applied entries between snapshots (SNAPSHOT_EVERY overrides it); the log is compacted up to each one. */
 export const DEFAULT_SNAPSHOT_EVERY = 10_000;
 
-export interface RaftPosition {
-  index: number;
-  term: number;
-}
-
-/** The part of an answer that the HTTP layer turns into status, headers and body. */
-export interface KeysReply {
-  status: number;
-  /** The JSON body, newline included. Empty for a watch, whose body is `stream`. */
-  body: string;
-  etcdIndex: number;
-  /** For X-Raft-Index/X-Raft-Term; etcd omits both on errors. */
-  raft: RaftPosition | null;
-  stream?: ReadableStream<Uint8Array>;
-  /** A live watch: the member holding it and its number there, to end it when the client leaves. */
-  watch?: { member: string; id: number };
-  /** The leader as this replica knows it, so the router can send the next request there. */
-  leader: string;
-  /** Set on an error that certainly changed nothing, which another member may serve. */
-  retryable?: boolean;
-}
-
-/**
- * One answer of keysBatch: the reply, an error that escaped the request
- * (which a single call would have thrown), or a read left out of the batch
- * to keep its message small, for the router to send alone.
- */
-export type BatchedKeysReply = KeysReply | { failed: string } | { resend: true };
-
 /** Reads stop joining a batch's answer past this many bytes of bodies (RPC messages have a size limit). */
 const BATCH_REPLY_BYTES = 8 * 1024 * 1024;
-
-export type ReplicaRole = "StateLeader" | "StateFollower" | "StateCandidate" | "StatePreCandidate";
-
-export interface ReplicaStatus {
-  id: string;
-  name: string;
-  clusterId: string;
-  state: ReplicaRole;
-  leader: string;
-  startTime: number;
-  leaderSince: number;
-  raft: RaftPosition;
-  members: Member[];
-  removed: string[];
-  recvAppends: number;
-  sendAppends: number;
-}
-
-export interface FollowerStats {
-  id: string;
-  success: number;
-  fail: number;
-  latencies: number[];
-}
-
-/**
- * Answers of the members API, as plain data for the HTTP layer. `retryable`
- * marks a refusal that reached no Raft log (no leader known), which another
- * member may take instead.
- */
-export type MemberChange =
-  | { ok: true; member?: Member }
-  | { ok: false; status: number; message: string; retryable?: boolean };
-
-interface Waiter<T> {
-  resolve(value: T): void;
-  reject(err: Error): void;
-  /** When to give up with etcd's timeout error; checked on each tick. */
-  deadline: number;
-}
-
-interface PendingProposal extends Waiter<EntryResult> {
-  term: number;
-}
-
-interface PendingRead extends Waiter<void> {
-  index: number | null;
-}
-
-/** A replica as its callers see it over RPC: every method returns a promise. */
-export type ReplicaStub = {
-  [K in
-    | "keys"
-    | "keysBatch"
-    | "step"
-    | "cancelWatch"
-    | "status"
-    | "storeStats"
-    | "followerStats"
-    | "addMember"
-    | "removeMember"
-    | "updateMember"
-    | "crash"
-    | "isolateFrom"
-    | "logLength"]: Replica[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
-};
 
 /** A Raft-level failure that becomes etcd's error 300 ("Raft Internal Error"). */
 class RaftError extends Error {
@@ -180,8 +96,10 @@ export class Replica extends DurableObject<Env> {
   private leaderSince = Date.now();
   private readonly startTime = Date.now();
   private recvAppends = 0;
-  private readonly proposals = new Map<number, PendingProposal>();
-  private readonly reads = new Map<string, PendingRead>();
+  /** Proposals waiting to be applied, by log index; `term` tells a replaced entry apart. */
+  private readonly proposals = new Waiters<number, EntryResult, { term: number }>();
+  /** Quorum reads waiting for ReadIndex, by context; `index` is set once confirmed. */
+  private readonly reads = new Waiters<string, void, { index: number | null }>();
   private readonly watches = new Map<number, Watcher>();
   private nextWatchId = 1;
   private nextReadId = 1;
@@ -540,9 +458,8 @@ export class Replica extends DurableObject<Env> {
   private applyEntry(e: Entry): void {
     const result = this.state.apply(e);
     this.applied = e.index;
-    const waiter = this.proposals.get(e.index);
+    const waiter = this.proposals.take(e.index);
     if (waiter) {
-      this.proposals.delete(e.index);
       if (waiter.term === e.term) waiter.resolve(result);
       else waiter.reject(new RaftError("etcdserver: request timed out, possibly due to previous leader failure"));
     }
@@ -627,7 +544,7 @@ export class Replica extends DurableObject<Env> {
 
   private awaitEntry(index: number, term: number): Promise<EntryResult> {
     this.scheduleProcess();
-    return this.waitFor(this.proposals, index, { term } as PendingProposal);
+    return this.proposals.wait(index, { term }, Date.now() + REQUEST_TIMEOUT_MS);
   }
 
   /** ReadIndex (§6.4): resolves once this leader has confirmed it still leads and applied up to the read point. */
@@ -635,7 +552,7 @@ export class Replica extends DurableObject<Env> {
     const context = `${this.id}:${this.nextReadId++}`;
     if (!this.node.readIndex(context)) return Promise.reject(new RaftError("etcdserver: no leader", true));
     this.scheduleProcess();
-    return this.waitFor(this.reads, context, { index: null } as PendingRead);
+    return this.reads.wait(context, { index: null }, Date.now() + REQUEST_TIMEOUT_MS);
   }
 
   private readConfirmed(rs: ReadState): void {
@@ -644,36 +561,15 @@ export class Replica extends DurableObject<Env> {
   }
 
   private serveReads(): void {
-    for (const [context, read] of this.reads) {
-      if (read.index !== null && read.index <= this.applied) {
-        this.reads.delete(context);
-        read.resolve();
-      }
+    for (const [context, read] of this.reads.entries()) {
+      if (read.index !== null && read.index <= this.applied) this.reads.take(context)!.resolve();
     }
-  }
-
-  /**
-   * Registers a waiter under `key`. It fails with etcd's timeout error if
-   * nothing resolves it in time: the tick sweeps expired waiters, which costs
-   * less than a timer per request.
-   */
-  private waitFor<K, T, W extends Waiter<T>>(map: Map<K, W>, key: K, waiter: W): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      waiter.resolve = resolve;
-      waiter.reject = reject;
-      waiter.deadline = Date.now() + REQUEST_TIMEOUT_MS;
-      map.set(key, waiter);
-    });
   }
 
   private expireWaiters(now: number): void {
-    for (const waiters of [this.proposals, this.reads] as Map<unknown, Waiter<never>>[]) {
-      for (const [key, w] of waiters) {
-        if (w.deadline > now) continue;
-        waiters.delete(key);
-        w.reject(new RaftError("etcdserver: request timed out"));
-      }
-    }
+    const timeout = () => new RaftError("etcdserver: request timed out");
+    this.proposals.expire(now, timeout);
+    this.reads.expire(now, timeout);
   }
 
   // ---- forwarding to the leader ----

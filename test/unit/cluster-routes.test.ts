@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { app, type Env } from "../../src/http/app.ts";
 import { goDuration, goTime } from "../../src/http/etcd-routes.ts";
 import type { KeysRequest } from "../../src/http/keys-request.ts";
-import type { KeysReply, ReplicaStatus, ReplicaStub } from "../../src/replica/replica.ts";
+import type { KeysReply, ReplicaStatus, ReplicaStub } from "../../src/replica/api.ts";
 import { foundingMembers } from "../../src/replica/members.ts";
 import { newStats } from "../../src/store/stats.ts";
 

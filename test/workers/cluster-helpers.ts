@@ -8,7 +8,8 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { parseKeysRequest, type KeysRequest } from "../../src/http/keys-request.ts";
 import type { Status } from "../../src/raft/index.ts";
-import type { KeysReply, Replica, ReplicaStatus, ReplicaStub } from "../../src/replica/replica.ts";
+import type { KeysReply, ReplicaStatus, ReplicaStub } from "../../src/replica/api.ts";
+import type { Replica } from "../../src/replica/replica.ts";
 import { foundingMembers, replicaName } from "../../src/replica/members.ts";
 import { call, write } from "./helpers.ts";
 

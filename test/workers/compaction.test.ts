@@ -6,7 +6,7 @@
 import { abortAllDurableObjects } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect, it } from "vitest";
-import type { ReplicaStub } from "../../src/replica/replica.ts";
+import type { ReplicaStub } from "../../src/replica/api.ts";
 import { foundingMembers, replicaName } from "../../src/replica/members.ts";
 import { call, position, write } from "./helpers.ts";
 

@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { batchedKeys, MAX_BATCH, type BatchTarget } from "../../src/http/keys-batch.ts";
 import type { KeysRequest } from "../../src/http/keys-request.ts";
-import type { KeysReply } from "../../src/replica/replica.ts";
+import type { KeysReply } from "../../src/replica/api.ts";
 import { withTimeout } from "../../src/replica/transport.ts";
 import { call, position, write } from "./helpers.ts";
 
