@@ -104,7 +104,7 @@ export class Replica extends DurableObject<Env> {
   private nextWatchId = 1;
   private nextReadId = 1;
   private readyQueued = false;
-  /** The latest hard state, possibly with a commit index not yet written (see persistHardState). */
+  /** The latest hard state, possibly with a commit index not yet written (see hardStateDue). */
   private hardState: HardState | null = null;
   private ticker: ReturnType<typeof setInterval> | null = null;
   private expiryInFlight = false;
@@ -406,13 +406,19 @@ export class Replica extends DurableObject<Env> {
       const rd = this.node.ready();
       if (rd.softState) this.roleChanged(rd.softState.role, rd.softState.leader);
       this.send(rd.messages);
-      this.ctx.storage.transactionSync(() => {
-        if (rd.snapshot) this.storage.installSnapshot(rd.snapshot);
-        this.storage.append(rd.entries);
-        if (rd.hardState) this.hardState = rd.hardState;
-        this.persistHardState(rd.entries.length > 0 || rd.snapshot !== undefined || rd.compaction !== undefined);
-        if (rd.compaction) this.storage.compact(rd.compaction);
-      });
+      if (rd.hardState) this.hardState = rd.hardState;
+      const writing = rd.entries.length > 0 || rd.snapshot !== undefined || rd.compaction !== undefined;
+      const hardStateDue = this.hardStateDue(writing);
+      // Most Readies (acknowledgements, heartbeats, a new commit index) have
+      // nothing to write: they skip the transaction and its cost altogether.
+      if (writing || hardStateDue) {
+        this.ctx.storage.transactionSync(() => {
+          if (rd.snapshot) this.storage.installSnapshot(rd.snapshot);
+          this.storage.append(rd.entries);
+          if (hardStateDue) this.storage.setHardState(this.hardState!);
+          if (rd.compaction) this.storage.compact(rd.compaction);
+        });
+      }
       this.send(rd.messagesAfterPersist);
       if (rd.snapshot) {
         this.state.restore(rd.snapshot.data);
@@ -439,13 +445,11 @@ export class Replica extends DurableObject<Env> {
    * A commit index lost in a crash is safe: the entries are in the log, and
    * the replica learns the commit index from the leader.
    */
-  private persistHardState(writing: boolean): void {
+  private hardStateDue(writing: boolean): boolean {
     const hs = this.hardState;
-    if (!hs) return;
+    if (!hs) return false;
     const saved = this.storage.hardState();
-    if (hs.term !== saved.term || hs.vote !== saved.vote || (writing && hs.commit !== saved.commit)) {
-      this.storage.setHardState(hs);
-    }
+    return hs.term !== saved.term || hs.vote !== saved.vote || (writing && hs.commit !== saved.commit);
   }
 
   /** From the tick: writes a commit index that no Ready has carried to storage since it changed. */
@@ -626,7 +630,7 @@ export class Replica extends DurableObject<Env> {
 
   /**
    * Whether a default read may be served from this replica's store. The
-   * commit index is written lazily (see persistHardState), so an instance that
+   * commit index is written lazily (see hardStateDue), so an instance that
    * has just loaded may hold entries it answered clients for without knowing
    * they are committed. Until it has applied as far as its log reached at
    * load, its default reads take the quorum path instead, so that a restart
