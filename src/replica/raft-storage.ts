@@ -14,8 +14,9 @@ import { limitSize } from "../raft/storage.ts";
 /** Characters per snapshot row: at most 3 UTF-8 bytes each, well under the 2 MB row limit. */
 const CHUNK_CHARS = 512 * 1024;
 /**
- * The newest entries are also kept in memory: the leader reads them back
- * right after writing them, to send them to followers.
+ * The newest entries (at least this many, fewer than twice as many) are also
+ * kept in memory: the leader reads them back right after writing them, to
+ * send them to followers.
  */
 const CACHED_ENTRIES = 4096;
 const ROWS_PER_INSERT = 25;
@@ -110,16 +111,18 @@ export class SqliteRaftStorage implements Storage, StorageWriter {
     // Several rows per statement (a statement binds at most 100 values).
     for (let i = 0; i < entries.length; i += ROWS_PER_INSERT) {
       const rows = entries.slice(i, i + ROWS_PER_INSERT);
-      this.sql.exec(
-        `INSERT INTO raft_entry (idx, term, type, data) VALUES ${rows.map(() => "(?, ?, ?, ?)").join(", ")}`,
-        ...rows.flatMap((e) => [e.index, e.term, e.type, e.data]),
-      );
+      const values: (string | number)[] = [];
+      for (const e of rows) values.push(e.index, e.term, e.type, e.data);
+      this.sql.exec(insertStatement(rows.length), ...values);
     }
     for (const e of entries) {
       this.terms.set(e.index, e.term);
       this.recent.push(e);
     }
-    if (this.recent.length > CACHED_ENTRIES) this.recent = this.recent.slice(-CACHED_ENTRIES);
+    // Trimmed back to CACHED_ENTRIES only once it has doubled: trimming on
+    // every append copied the whole cache each time, and was the largest
+    // source of garbage on the write path.
+    if (this.recent.length >= 2 * CACHED_ENTRIES) this.recent = this.recent.slice(-CACHED_ENTRIES);
     this.last = entries[entries.length - 1].index;
   }
 
@@ -170,4 +173,11 @@ export class SqliteRaftStorage implements Storage, StorageWriter {
   private writeMeta(key: string, value: unknown): void {
     this.sql.exec(`INSERT OR REPLACE INTO raft_meta (key, value) VALUES (?, ?)`, key, JSON.stringify(value));
   }
+}
+
+const insertStatements: string[] = [];
+
+/** The INSERT for `rows` entries, built once per row count. */
+function insertStatement(rows: number): string {
+  return (insertStatements[rows] ??= `INSERT INTO raft_entry (idx, term, type, data) VALUES ${Array(rows).fill("(?, ?, ?, ?)").join(", ")}`);
 }
