@@ -56,6 +56,9 @@ export const REQUEST_TIMEOUT_MS = 5000;
 const LEADER_WAIT_MS = 3000;
 /** The alarm re-arms itself this often, to restart ticking after an eviction. */
 const WATCHDOG_MS = 5000;
+/** Group commit (see awaitEntry): from this many entries in the last batch, proposals wait GROUP_COMMIT_WAIT_MS. */
+const GROUP_COMMIT_MIN_BATCH = 3;
+const GROUP_COMMIT_WAIT_MS = 1;
 /** Applied entries between snapshots (SNAPSHOT_EVERY overrides it); the log is compacted up to each one. */
 export const DEFAULT_SNAPSHOT_EVERY = 10_000;
 
@@ -104,6 +107,8 @@ export class Replica extends DurableObject<Env> {
   private nextWatchId = 1;
   private nextReadId = 1;
   private readyQueued = false;
+  /** Entries in the leader's last Ready that had any (see awaitEntry). */
+  private lastProposalBatch = 0;
   /** The latest hard state, possibly with a commit index not yet written (see hardStateDue). */
   private hardState: HardState | null = null;
   private ticker: ReturnType<typeof setInterval> | null = null;
@@ -390,15 +395,18 @@ export class Replica extends DurableObject<Env> {
     this.persistLaggingCommit();
   }
 
-  private scheduleProcess(): void {
+  /**
+   * Processes the Ready after a timer rather than at once, so that requests
+   * arriving together share one Ready: one SQLite transaction (one fsync) and
+   * one append per follower. `delayMs` lets proposals gather for longer.
+   */
+  private scheduleProcess(delayMs = 0): void {
     if (this.readyQueued) return;
     this.readyQueued = true;
-    // A zero timer rather than a microtask, so that requests arriving together
-    // share one Ready: one SQLite transaction and one append per follower.
     setTimeout(() => {
       this.readyQueued = false;
       this.process();
-    }, 0);
+    }, delayMs);
   }
 
   private process(): void {
@@ -411,6 +419,7 @@ export class Replica extends DurableObject<Env> {
       const hardStateDue = this.hardStateDue(writing);
       // Most Readies (acknowledgements, heartbeats, a new commit index) have
       // nothing to write: they skip the transaction and its cost altogether.
+      if (this.role === "leader" && rd.entries.length > 0) this.lastProposalBatch = rd.entries.length;
       if (writing || hardStateDue) {
         this.ctx.storage.transactionSync(() => {
           if (rd.snapshot) this.storage.installSnapshot(rd.snapshot);
@@ -546,8 +555,21 @@ export class Replica extends DurableObject<Env> {
     await this.awaitEntry(r.index, r.term);
   }
 
+  /**
+   * Group commit. Concurrent clients send in waves: the answers to one batch
+   * go out together, and their next requests come back spread over a
+   * millisecond or so. Taken at once, the first of a wave would leave in a
+   * small Ready and the rest in more small ones, each costing every replica
+   * an fsync (which stops this whole runtime) and each follower a call. So
+   * when the last batch showed concurrency (several proposals in one Ready),
+   * proposals wait a millisecond for the rest of their wave; a lone client
+   * (batches of one) waits for nothing. Measured with 16 writing clients:
+   * 1,650 writes/s at p50 9.5 ms without the wait, 2,540-2,720 at 5.1-5.2 ms
+   * with it; 64 clients: about 3,400 without, 4,150 with; 1 client: 2.3 ms
+   * either way.
+   */
   private awaitEntry(index: number, term: number): Promise<EntryResult> {
-    this.scheduleProcess();
+    this.scheduleProcess(this.lastProposalBatch >= GROUP_COMMIT_MIN_BATCH ? GROUP_COMMIT_WAIT_MS : 0);
     return this.proposals.wait(index, { term }, Date.now() + REQUEST_TIMEOUT_MS);
   }
 
