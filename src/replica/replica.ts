@@ -101,6 +101,8 @@ export class Replica extends DurableObject<Env> {
   private recvAppends = 0;
   /** Proposals waiting to be applied, by log index; `term` tells a replaced entry apart. */
   private readonly proposals = new Waiters<number, EntryResult, { term: number }>();
+  /** Quorum reads that will share the next ReadIndex round (see confirmReadIndex). */
+  private nextReadRound: { resolve(): void; reject(err: Error): void }[] = [];
   /** Quorum reads waiting for ReadIndex, by context; `index` is set once confirmed. */
   private readonly reads = new Waiters<string, void, { index: number | null }>();
   private readonly watches = new Map<number, Watcher>();
@@ -573,12 +575,35 @@ export class Replica extends DurableObject<Env> {
     return this.proposals.wait(index, { term }, Date.now() + REQUEST_TIMEOUT_MS);
   }
 
-  /** ReadIndex (§6.4): resolves once this leader has confirmed it still leads and applied up to the read point. */
+  /**
+   * ReadIndex (§6.4): resolves once this leader has confirmed it still leads
+   * and applied up to the read point. Quorum reads made in the same turn (a
+   * router batch) share one ReadIndex round, as etcd's server shares one
+   * among concurrent linearizable reads: one heartbeat per follower instead
+   * of one per read.
+   */
   private confirmReadIndex(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.nextReadRound.push({ resolve, reject });
+      if (this.nextReadRound.length === 1) queueMicrotask(() => this.startReadRound());
+    });
+  }
+
+  private startReadRound(): void {
+    const round = this.nextReadRound;
+    this.nextReadRound = [];
     const context = `${this.id}:${this.nextReadId++}`;
-    if (!this.node.readIndex(context)) return Promise.reject(new RaftError("etcdserver: no leader", true));
-    this.scheduleProcess();
-    return this.reads.wait(context, { index: null }, Date.now() + REQUEST_TIMEOUT_MS);
+    if (!this.node.readIndex(context)) {
+      for (const r of round) r.reject(new RaftError("etcdserver: no leader", true));
+      return;
+    }
+    this.reads.add(context, {
+      index: null,
+      resolve: () => round.forEach((r) => r.resolve()),
+      reject: (err: Error) => round.forEach((r) => r.reject(err)),
+      deadline: Date.now() + REQUEST_TIMEOUT_MS,
+    });
+    this.process();
   }
 
   private readConfirmed(rs: ReadState): void {

@@ -15,9 +15,12 @@ export class Waiters<K, T, Extra extends object> {
 
   /** Registers a waiter under `key`, carrying `extra`, until `deadline` (ms since the epoch). */
   wait(key: K, extra: Extra, deadline: number): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.waiting.set(key, { ...extra, resolve, reject, deadline });
-    });
+    return new Promise<T>((resolve, reject) => this.add(key, { ...extra, resolve, reject, deadline }));
+  }
+
+  /** Registers a waiter built by the caller (one that settles several promises, say). */
+  add(key: K, waiter: Waiter<T, Extra>): void {
+    this.waiting.set(key, waiter);
   }
 
   get(key: K): Waiter<T, Extra> | undefined {
