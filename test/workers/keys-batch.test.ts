@@ -9,7 +9,10 @@ import { batchedKeys, MAX_BATCH, type BatchTarget } from "../../src/http/keys-ba
 import type { KeysRequest } from "../../src/http/keys-request.ts";
 import type { KeysReply } from "../../src/replica/api.ts";
 import { withTimeout } from "../../src/replica/transport.ts";
+import { runInDurableObject } from "cloudflare:test";
+import { agreedLeader, founders, keysRequest, replica } from "./cluster-helpers.ts";
 import { call, position, write } from "./helpers.ts";
+import type { Replica } from "../../src/replica/replica.ts";
 
 const keep = () => {};
 
@@ -114,3 +117,18 @@ describe("concurrent clients through the Worker", () => {
     expect((await call("/v2/keys/batch-cas/a").then((r) => r.json<{ node: { value: string } }>())).node.value).toBe("2");
   });
 });
+
+describe("the replica's side of a batch", () => {
+  it("quorum reads in one batch share one ReadIndex round, and each gets its answer", async () => {
+    await write("PUT", "/v2/keys/batch-read/x", "value=shared");
+    const { leader } = await agreedLeader("default", founders("default"));
+    const stub = replica("default", leader);
+    const readRounds = () =>
+      runInDurableObject(stub as unknown as DurableObjectStub<Replica>, (r: Replica) => (r as unknown as { nextReadId: number }).nextReadId);
+    const before = await readRounds();
+    const replies = await stub.keysBatch(Array.from({ length: 32 }, () => keysRequest("GET", "/batch-read/x", { quorum: true })));
+    expect(replies.map((r) => ("body" in r ? JSON.parse(r.body).node.value : r))).toEqual(Array(32).fill("shared"));
+    expect((await readRounds()) - before).toBe(1);
+  });
+});
+
