@@ -419,9 +419,9 @@ export class Replica extends DurableObject<Env> {
       if (rd.hardState) this.hardState = rd.hardState;
       const writing = rd.entries.length > 0 || rd.snapshot !== undefined || rd.compaction !== undefined;
       const hardStateDue = this.hardStateDue(writing);
+      if (this.role === "leader" && rd.entries.length > 0) this.lastProposalBatch = rd.entries.length;
       // Most Readies (acknowledgements, heartbeats, a new commit index) have
       // nothing to write: they skip the transaction and its cost altogether.
-      if (this.role === "leader" && rd.entries.length > 0) this.lastProposalBatch = rd.entries.length;
       if (writing || hardStateDue) {
         this.ctx.storage.transactionSync(() => {
           if (rd.snapshot) this.storage.installSnapshot(rd.snapshot);
@@ -465,9 +465,7 @@ export class Replica extends DurableObject<Env> {
 
   /** From the tick: writes a commit index that no Ready has carried to storage since it changed. */
   private persistLaggingCommit(): void {
-    if (this.hardState && this.hardState.commit !== this.storage.hardState().commit) {
-      this.ctx.storage.transactionSync(() => this.storage.setHardState(this.hardState!));
-    }
+    if (this.hardStateDue(true)) this.ctx.storage.transactionSync(() => this.storage.setHardState(this.hardState!));
   }
 
   private applyEntry(e: Entry): void {
