@@ -9,7 +9,7 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["test/unit/**/*.test.ts", "test/raft/**/*.test.ts"],
+          include: ["test/unit/**/*.test.ts", "test/raft/**/*.test.ts", "test/server/**/*.test.ts"],
           environment: "node",
         },
       },

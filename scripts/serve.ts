@@ -19,6 +19,7 @@ import { createRequire } from "node:module";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
+import { config, ConfigError } from "../src/env.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 // Miniflare as wrangler itself uses it: the copy wrangler depends on.
@@ -76,6 +77,17 @@ const inspectorPort = process.env.INSPECTOR_PORT ? Number(process.env.INSPECTOR_
 const script = bundle(path.join(root, ".wrangler", "serve"));
 const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(root, "wrangler.jsonc"));
 
+// The variables are checked here, before anything listens, with the same
+// reading the Worker applies: a bad value stops `npm start` with its name.
+const bindings = { ...workerOptions.bindings, ...args.vars };
+try {
+  config(bindings);
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  console.error(`serve: ${err.message}`);
+  process.exit(2);
+}
+
 const mf = new Miniflare(
   convertV4MiniflareOptions({
     // Miniflare's own entry socket stays on a free port nobody uses; clients
@@ -93,7 +105,7 @@ const mf = new Miniflare(
         name: "etcd-on-workers",
         modulesRoot: path.dirname(script),
         modules: [{ type: "ESModule", path: script }],
-        bindings: { ...workerOptions.bindings, ...args.vars },
+        bindings,
         unsafeDirectSockets: [{ host, port }],
       },
     ],

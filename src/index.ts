@@ -1,5 +1,5 @@
 /** Worker entry: the HTTP router and the Durable Object classes it drives. */
-import { app } from "./http/app.ts";
+import { app } from "./app.ts";
 
 export { Replica } from "./replica/replica.ts";
 export { DiscoveryRateLimiter } from "./discovery/rate-limiter.ts";

@@ -3,7 +3,7 @@
  * deployment's own URLs and limits filled in.
  */
 import { methodNotAllowed, TEXT_PLAIN } from "../http/go-http.ts";
-import type { DiscoveryConfig } from "./config.ts";
+import type { DiscoveryConfig } from "../env.ts";
 import { DEFAULT_SIZE, MAX_SIZE } from "./new-token.ts";
 
 export function landingPage(request: Request, config: DiscoveryConfig): Response {

@@ -8,13 +8,12 @@
  * members as children of that directory, which leaves the directory's TTL
  * as it is.
  */
-import { parseForm, type Params } from "../http/form.ts";
+import { parseForm, type Params } from "../v2/form.ts";
 import { methodNotAllowed, plainError, TEXT_PLAIN } from "../http/go-http.ts";
-import { keysRequest } from "../http/keys-request.ts";
-import type { Env } from "../http/app.ts";
+import { keysRequest } from "../v2/request.ts";
 import type { ClusterApi } from "../http/cluster-client.ts";
 import { clientAddress } from "./client-address.ts";
-import type { DiscoveryConfig } from "./config.ts";
+import type { DiscoveryConfig, Env } from "../env.ts";
 import type { RateLimiterApi } from "./rate-limiter.ts";
 import { newToken, registryPath, shardFor } from "./token.ts";
 

@@ -26,7 +26,7 @@ export interface RateLimiterApi {
   take(perMinute: number): Promise<LimitDecision>;
 }
 
-export class DiscoveryRateLimiter extends DurableObject {
+export class DiscoveryRateLimiter extends DurableObject implements RateLimiterApi {
   /** Records one request if the address is under `perMinute` in the last minute. */
   async take(perMinute: number): Promise<LimitDecision> {
     const now = Date.now();

@@ -6,10 +6,10 @@
  * codes (100 for an unknown token, 105 for a member registered twice),
  * X-Etcd-Index, waits and recursive watches.
  */
-import { clusterId } from "../replica/identity.ts";
+import { clusterId } from "../server/identity.ts";
 import { handleKeys } from "../http/keys-routes.ts";
 import { methodNotAllowed, notFound } from "../http/go-http.ts";
-import type { Env } from "../http/app.ts";
+import { config, type Env } from "../env.ts";
 import type { StubFor } from "./new-token.ts";
 import { registryPath, shardFor } from "./token.ts";
 
@@ -29,5 +29,5 @@ export function handleRegistry(request: Request, env: Env, stubFor: StubFor, tok
   if (!allowed.includes(request.method)) return methodNotAllowed(allowed);
 
   const shard = shardFor(token);
-  return handleKeys(request, registryPath(token) + rest, clusterId(shard), stubFor(env, shard), Number(env.MAX_WATCHES ?? 0) || 0);
+  return handleKeys(request, registryPath(token) + rest, clusterId(shard), stubFor(env, shard), config(env).maxWatches);
 }

@@ -6,9 +6,8 @@
  * Worker's normal 404.
  */
 import { Hono, type Context } from "hono";
-import type { Env } from "../http/app.ts";
+import { config, ConfigError, type DiscoveryConfig, type Env } from "../env.ts";
 import { plainError, requestURL } from "../http/go-http.ts";
-import { ConfigError, discoveryConfig, type DiscoveryConfig } from "./config.ts";
 import { landingPage } from "./landing.ts";
 import { handleNew, type StubFor } from "./new-token.ts";
 import { handleRegistry } from "./registry-routes.ts";
@@ -36,13 +35,13 @@ export function discoveryRoutes(stubFor: StubFor): Hono<{ Bindings: Env }> {
 }
 
 function withConfig(c: Context<{ Bindings: Env }>, handle: (config: DiscoveryConfig) => Response | Promise<Response>) {
-  let config: DiscoveryConfig;
+  let settings: DiscoveryConfig;
   try {
-    config = discoveryConfig(c.env);
+    settings = config(c.env).discovery;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     console.error(err.message);
     return plainError(500, `the discovery service is misconfigured: ${err.message}`);
   }
-  return handle(config);
+  return handle(settings);
 }

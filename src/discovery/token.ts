@@ -6,7 +6,6 @@
 
 /** A token as a path segment; anything else is not a discovery route. */
 export const TOKEN_PATTERN = "[0-9a-f]{32}";
-const TOKEN_RE = new RegExp(`^${TOKEN_PATTERN}$`);
 
 /** The v2 directory that holds every token, as on the old discovery.etcd.io. */
 export const REGISTRY_DIR = "/_etcd/registry";
@@ -16,18 +15,14 @@ export function newToken(): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-export function isToken(s: string): boolean {
-  return TOKEN_RE.test(s);
-}
-
-/**
- * The replica (cluster name) that holds a token. Tokens are uniformly random,
- * so their first hex digit spreads them evenly over 16 replicas and no single
- * Durable Object carries every token's registrations and watches.
- */
 /** Clusters named with this prefix hold discovery tokens and are not served as named clusters. */
 export const SHARD_PREFIX = "discovery-";
 
+/**
+ * The cluster that holds a token. Tokens are uniformly random, so their
+ * first hex digit spreads them evenly over 16 shards and no single cluster
+ * carries every token's registrations and watches.
+ */
 export function shardFor(token: string): string {
   return `${SHARD_PREFIX}${token[0]}`;
 }

@@ -4,18 +4,20 @@
  * another member when a replica does not answer. Followers forward what only
  * the leader may do, so a stale hint costs one extra hop, not an error.
  */
-import { isReadOnly, type KeysRequest } from "./keys-request.ts";
-import type { Env } from "./app.ts";
+import { isReadOnly, type KeysRequest } from "../v2/request.ts";
+import { config, type Env } from "../env.ts";
 import type {
   FollowerStats,
   KeysReply,
   MemberChange,
   ReplicaStatus,
   ReplicaStub,
-} from "../replica/api.ts";
-import { clusterSize, foundingMembers, replicaName } from "../replica/members.ts";
-import type { StoreStats } from "../store/stats.ts";
-import { withTimeout } from "../replica/transport.ts";
+} from "../server/api.ts";
+import { foundingMembers, replicaName } from "../server/members.ts";
+import { raftInternalError } from "../v2/errors.ts";
+import { goJSONLine } from "../v2/go-json.ts";
+import type { StoreStats } from "../v2/stats.ts";
+import { systemClock, withTimeout } from "../server/clock.ts";
 import { batchedKeys, MAX_BATCHED_REQUEST_BYTES, type BatchOutcome } from "./keys-batch.ts";
 
 /** What the router asks of a cluster. */
@@ -60,14 +62,14 @@ export function clusterClient(
   cluster: string,
   keepAlive: (work: Promise<unknown>) => void = () => {},
 ): ClusterApi {
-  const stub = (id: string) => env.REPLICA.getByName(replicaName(cluster, id)) as unknown as ReplicaStub;
+  const stub = (id: string): ReplicaStub => env.REPLICA.getByName(replicaName(cluster, id));
   /** One call to a member, failed after CALL_TIMEOUT_MS without an answer. */
   const ask = <T>(id: string, fn: (replica: ReplicaStub) => Promise<T>): Promise<T> =>
-    withTimeout(fn(stub(id)), CALL_TIMEOUT_MS, `member ${id} did not answer`);
+    withTimeout(systemClock, fn(stub(id)), CALL_TIMEOUT_MS, `member ${id} did not answer`);
 
   /** The hinted leader first, then every other member we know of. */
   const candidates = (): string[] => {
-    const members = knownMembers.get(cluster) ?? foundingIds(cluster, clusterSize(env));
+    const members = knownMembers.get(cluster) ?? foundingIds(cluster, config(env).clusterSize);
     const hint = leaderHints.get(cluster);
     return hint ? [hint, ...members.filter((m) => m !== hint)] : members;
   };
@@ -190,8 +192,7 @@ function changeTimedOut(reason: string): string {
 
 /** etcd's error 300 for a request whose outcome is unknown. */
 function unknownKeysOutcome(cause: string): KeysReply {
-  const body = { errorCode: 300, message: "Raft Internal Error", cause, index: 0 };
-  return { status: 500, body: JSON.stringify(body) + "\n", etcdIndex: 0, raft: null, leader: "" };
+  return { status: 500, body: goJSONLine(raftInternalError(cause)), etcdIndex: 0, raft: null, leader: "" };
 }
 
 function unknownMemberOutcome(cause: string): MemberChange {

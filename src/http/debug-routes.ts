@@ -8,19 +8,18 @@
  *   POST /_debug/heal                 every replica reaches every other again
  */
 import { Hono, type Context } from "hono";
-import type { Env } from "./app.ts";
+import { config, type Env } from "../env.ts";
 import { clusterClient } from "./cluster-client.ts";
 import type { ClusterRef } from "./etcd-routes.ts";
-import { httpError, json } from "./etcd-routes.ts";
-import { goJSON } from "./go-json.ts";
-import { notFound } from "./go-http.ts";
+import { goJSON } from "../v2/go-json.ts";
+import { httpError, json, notFound } from "./go-http.ts";
 
 type C = Context<{ Bindings: Env }>;
 
 export function debugRoutes(clusterOf: (c: C) => ClusterRef): Hono<{ Bindings: Env }> {
   const r = new Hono<{ Bindings: Env }>();
   r.use("/_debug/*", async (c, next) => {
-    if (c.env.DEBUG_FAULTS !== "true") return notFound();
+    if (!config(c.env).debugFaults) return notFound();
     if (c.req.method !== "POST") return httpError(405, "use POST");
     await next();
   });

@@ -6,14 +6,15 @@
  * client) keeps talking to this server.
  */
 import { Hono, type Context } from "hono";
-import type { FollowerStats, ReplicaStatus } from "../replica/api.ts";
-import { clusterId } from "../replica/identity.ts";
-import type { Member } from "../replica/members.ts";
-import type { Env } from "./app.ts";
+import type { FollowerStats, ReplicaStatus } from "../server/api.ts";
+import { clusterId } from "../server/identity.ts";
+import type { Member } from "../server/members.ts";
+import { config, type Env } from "../env.ts";
 import { clusterClient, type ClusterApi } from "./cluster-client.ts";
-import { goJSON, goJSONLine } from "./go-json.ts";
-import { methodNotAllowed, plainError, requestURL, TEXT_PLAIN } from "./go-http.ts";
-import { keysRequest, type KeysRequest } from "./keys-request.ts";
+import { goJSON, goJSONLine } from "../v2/go-json.ts";
+import { goTime } from "../v2/time.ts";
+import { httpError, json, methodNotAllowed, plainError, requestURL, TEXT_PLAIN } from "./go-http.ts";
+import { keysRequest, type KeysRequest } from "../v2/request.ts";
 import { handleKeys } from "./keys-routes.ts";
 import { membersWrite } from "./members-routes.ts";
 
@@ -28,13 +29,6 @@ export interface ClusterRef {
 
 type C = Context<{ Bindings: Env }>;
 
-export const json = (body: string, status = 200, extra: Record<string, string> = {}) =>
-  new Response(body, { status, headers: { "Content-Type": "application/json", ...extra } });
-
-/** Non-key errors ({"message": ...}, no newline), as etcd's httptypes.HTTPError writes them. */
-export const httpError = (status: number, message: string, extra: Record<string, string> = {}) =>
-  json(goJSON({ message }), status, extra);
-
 /** Go's time.Duration String() for a span in milliseconds, e.g. "10m59.322s" or "158ms". */
 export function goDuration(ms: number): string {
   if (ms <= 0) return "0s";
@@ -47,11 +41,6 @@ export function goDuration(ms: number): string {
 
 function trimZeros(fixed: string): string {
   return fixed.includes(".") ? fixed.replace(/\.?0+$/, "") : fixed;
-}
-
-/** Go's RFC3339Nano for a UTC time in milliseconds: trailing fractional zeros dropped. */
-export function goTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.?0+Z$/, "Z");
 }
 
 /** The request's waitUntil; a no-op when the app is called without an execution context (unit tests). */
@@ -78,7 +67,7 @@ export function etcdRoutes(clusterOf: (c: C) => ClusterRef): Hono<{ Bindings: En
   const keys = (c: C) => {
     const { prefix, name } = clusterOf(c);
     const rawKeyPath = requestURL(c.req.raw).pathname.slice(prefix.length + "/v2/keys".length);
-    return handleKeys(c.req.raw, rawKeyPath, clusterId(name), api(c), Number(c.env.MAX_WATCHES ?? 0) || 0);
+    return handleKeys(c.req.raw, rawKeyPath, clusterId(name), api(c), config(c.env).maxWatches);
   };
   r.all("/v2/keys", keys);
   r.all("/v2/keys/*", keys);

@@ -6,6 +6,8 @@
  * default --cors is "*").
  */
 import type { MiddlewareHandler } from "hono";
+import { goJSON } from "../v2/go-json.ts";
+import { cleanPath } from "../v2/path.ts";
 
 export const CORS_HEADERS: Record<string, string> = {
   "Access-Control-Allow-Headers": "accept, content-type, authorization",
@@ -28,6 +30,14 @@ export function requestURL(request: Request): URL {
 }
 
 /** Go's http.Error: the message plus a newline, as text/plain. */
+/** A JSON answer (the body already encoded). */
+export const json = (body: string, status = 200, extra: Record<string, string> = {}) =>
+  new Response(body, { status, headers: { "Content-Type": "application/json", ...extra } });
+
+/** Non-key errors ({"message": ...}, no newline), as etcd's httptypes.HTTPError writes them. */
+export const httpError = (status: number, message: string, extra: Record<string, string> = {}) =>
+  json(goJSON({ message }), status, extra);
+
 export function plainError(status: number, message: string, extra: Record<string, string> = {}): Response {
   return new Response(message + "\n", {
     status,
@@ -45,15 +55,8 @@ export function notFound(): Response {
 
 /** Go's path.Clean for URL paths, keeping a trailing slash as ServeMux does. */
 export function cleanURLPath(p: string): string {
-  const parts: string[] = [];
-  for (const part of p.split("/")) {
-    if (part === "" || part === ".") continue;
-    if (part === "..") parts.pop();
-    else parts.push(part);
-  }
-  let out = "/" + parts.join("/");
-  if (p.endsWith("/") && out !== "/") out += "/";
-  return out;
+  const out = cleanPath(p);
+  return p.endsWith("/") && out !== "/" ? out + "/" : out;
 }
 
 /** ServeMux's answer to an uncleaned path: 301 to the cleaned one, query kept. */

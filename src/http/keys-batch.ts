@@ -18,8 +18,8 @@
  * the Worker's waitUntil), so a sender whose client leaves does not strand
  * its riders, and a rider gives up on its own deadline regardless.
  */
-import type { KeysRequest } from "./keys-request.ts";
-import type { BatchedKeysReply } from "../replica/api.ts";
+import type { KeysRequest } from "../v2/request.ts";
+import type { BatchedKeysReply } from "../server/api.ts";
 
 /** What the batch brought back for one request. */
 export type BatchOutcome = BatchedKeysReply | { failed: string };

@@ -2,12 +2,12 @@
  * /v2/keys: parse and validate the request as etcd does, hand it to the
  * cluster's replica, and write the reply with etcd's status and headers.
  */
-import { ErrorCode, V2Error, v2ErrorStatus } from "../store/errors.ts";
-import type { KeysReply } from "../replica/api.ts";
-import { goJSONLine } from "./go-json.ts";
+import { ErrorCode, raftInternalError, V2Error, v2ErrorStatus } from "../v2/errors.ts";
+import type { KeysReply } from "../server/api.ts";
+import { goJSONLine } from "../v2/go-json.ts";
 import { methodNotAllowed, requestURL, responseWithCORS } from "./go-http.ts";
-import { decodeUTF8, FormError, parseForm, unescape } from "./form.ts";
-import { parseKeysRequest, type KeysMethod, type KeysRequest } from "./keys-request.ts";
+import { decodeUTF8, FormError, parseForm, unescape } from "../v2/form.ts";
+import { parseKeysRequest, type KeysMethod, type KeysRequest } from "../v2/request.ts";
 
 const KEYS_METHODS: KeysMethod[] = ["HEAD", "GET", "PUT", "POST", "DELETE"];
 
@@ -54,8 +54,7 @@ export async function handleKeys(
   const watching = req.method === "GET" && req.wait && !req.quorum;
   if (watching && maxWatches > 0 && openWatches >= maxWatches) {
     const cause = `too many watches open on this server (${maxWatches}); retry later or raise MAX_WATCHES`;
-    const body = { errorCode: ErrorCode.RaftInternal, message: "Raft Internal Error", cause, index: 0 };
-    return keysResponse({ status: 503, body: goJSONLine(body), etcdIndex: 0, raft: null }, clusterHeader);
+    return keysResponse({ status: 503, body: goJSONLine(raftInternalError(cause)), etcdIndex: 0, raft: null }, clusterHeader);
   }
   const reply = await backend.keys(req);
   const watch = reply.watch;

@@ -4,13 +4,12 @@
  * URL error text, 404/410 for unknown or removed members, 409 for a peer URL
  * already in use, then 201 or 204. The change itself goes through Raft.
  */
-import type { Member } from "../replica/members.ts";
-import type { MemberChange } from "../replica/api.ts";
+import type { Member } from "../server/members.ts";
+import type { MemberChange } from "../server/api.ts";
 import type { ClusterApi } from "./cluster-client.ts";
-import { goJSONLine } from "./go-json.ts";
+import { goJSONLine } from "../v2/go-json.ts";
 import { goJSONSyntaxError } from "./go-json-syntax.ts";
-import { plainError } from "./go-http.ts";
-import { httpError, json } from "./etcd-routes.ts";
+import { httpError, json, plainError } from "./go-http.ts";
 
 class RequestError extends Error {
   constructor(readonly status: number, message: string) {

@@ -7,7 +7,8 @@
  * sent after it (votes, append acknowledgements) until the rows are durable.
  * Snapshots are kept in chunks because a row holds at most 2 MB.
  */
-import type { Entry, HardState, Snapshot, SnapshotMeta, Storage, StorageWriter } from "../raft/index.ts";
+import type { Entry, HardState, Snapshot, SnapshotMeta } from "../raft/index.ts";
+import type { DriverStorage } from "../server/driver.ts";
 import { NO_NODE, emptySnapshot } from "../raft/index.ts";
 import { limitSize } from "../raft/storage.ts";
 
@@ -28,7 +29,7 @@ interface EntryRow extends Record<string, SqlStorageValue> {
   data: string;
 }
 
-export class SqliteRaftStorage implements Storage, StorageWriter {
+export class SqliteRaftStorage implements DriverStorage {
   private hs: HardState;
   private snapMeta: SnapshotMeta;
   private last: number;
@@ -37,7 +38,10 @@ export class SqliteRaftStorage implements Storage, StorageWriter {
   /** The newest stored entries, contiguous, ending at `last` (see CACHED_ENTRIES). */
   private recent: Entry[] = [];
 
-  constructor(private readonly sql: SqlStorage) {
+  private readonly sql: SqlStorage;
+
+  constructor(private readonly storage: DurableObjectStorage) {
+    const sql = (this.sql = storage.sql);
     sql.exec(`CREATE TABLE IF NOT EXISTS raft_entry (idx INTEGER PRIMARY KEY, term INTEGER NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL)`);
     sql.exec(`CREATE TABLE IF NOT EXISTS raft_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
     sql.exec(`CREATE TABLE IF NOT EXISTS raft_snapshot_chunk (chunk INTEGER PRIMARY KEY, data TEXT NOT NULL)`);
@@ -48,6 +52,11 @@ export class SqliteRaftStorage implements Storage, StorageWriter {
     }
     const max = sql.exec<{ m: number | null }>(`SELECT MAX(idx) AS m FROM raft_entry`).one().m;
     this.last = max ?? this.snapMeta.index;
+  }
+
+  /** One SQLite transaction: its writes are durable together, or not at all. */
+  transaction(write: () => void): void {
+    this.storage.transactionSync(write);
   }
 
   // ---- Storage ----

@@ -8,6 +8,7 @@
  * to simulate partitions. Per-peer counts and latencies feed /v2/stats/leader.
  */
 import type { Message } from "../raft/index.ts";
+import { systemClock, withTimeout } from "../server/clock.ts";
 
 export interface PeerStub {
   /** Delivers messages; resolves to the peer's messages addressed back to the sender. */
@@ -78,7 +79,7 @@ export class Transport {
         const started = Date.now();
         try {
           peer.stub ??= this.connect(id);
-          const replies = await withTimeout(peer.stub.step(batch), RPC_TIMEOUT_MS);
+          const replies = await withTimeout(systemClock, peer.stub.step(batch), RPC_TIMEOUT_MS);
           recordLatency(peer.stats, Date.now() - started);
           peer.stats.success++;
           // Replies from a peer cut off since the call left are dropped like any other.
@@ -98,17 +99,4 @@ export class Transport {
 function recordLatency(stats: PeerStats, ms: number): void {
   stats.latencies.push(ms);
   if (stats.latencies.length > LATENCY_SAMPLES) stats.latencies.shift();
-}
-
-export class TimeoutError extends Error {}
-
-/** Races a promise against a timer; the timer is cleared either way. */
-export function withTimeout<T>(promise: Promise<T>, ms: number, message = "timed out"): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TimeoutError(message)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => {
-    if (timer !== null) clearTimeout(timer);
-  });
 }

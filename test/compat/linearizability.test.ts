@@ -4,7 +4,7 @@
 // nemesis crashes the leader, crashes a follower, cuts one member off, cuts
 // the leader off into a minority, and heals, in a loop. The history is then
 // checked with the Raft work's checker (test/raft/linearizability.ts) against
-// its per-key register model (test/raft/sim/kv.ts).
+// its per-key register model (test/server/sim/kv.ts).
 //
 // Outcomes: a request that answers is definite (a CAS that compares false, or
 // a read of a missing key, is a definite result too). A write that times out
@@ -16,8 +16,8 @@
 // The cluster is its own (compat-lin-<random>), so the faults disturb no
 // other test. COMPAT_LIN_MS sets the workload's duration (default 25000).
 import { describe, expect, inject, it } from "vitest";
-import { checkLinearizability } from "../raft/linearizability";
-import { kvModel, type KvInput, type KvOperation, type KvOutput } from "../raft/sim/kv";
+import { checkLinearizability } from "../server/linearizability.ts";
+import { kvModel, type KvInput, type KvOperation, type KvOutput } from "../server/sim/kv.ts";
 import { configuredMembers } from "./harness/clusters";
 import { send, type RawResponse } from "./harness/http";
 

@@ -5,12 +5,14 @@
  */
 import { getRouterName } from "hono/dev";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { app, type Env } from "../../src/http/app.ts";
-import { goDuration, goTime } from "../../src/http/etcd-routes.ts";
-import type { KeysRequest } from "../../src/http/keys-request.ts";
-import type { KeysReply, ReplicaStatus, ReplicaStub } from "../../src/replica/api.ts";
-import { foundingMembers } from "../../src/replica/members.ts";
-import { newStats } from "../../src/store/stats.ts";
+import { app } from "../../src/app.ts";
+import type { Env } from "../../src/env.ts";
+import { goDuration } from "../../src/http/etcd-routes.ts";
+import { goTime } from "../../src/v2/time.ts";
+import type { KeysRequest } from "../../src/v2/request.ts";
+import type { KeysReply, ReplicaStatus, ReplicaStub } from "../../src/server/api.ts";
+import { foundingMembers } from "../../src/server/members.ts";
+import { newStats } from "../../src/v2/stats.ts";
 
 const FOUNDERS = foundingMembers("default", 3);
 

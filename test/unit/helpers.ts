@@ -1,8 +1,8 @@
 /** Shared builders for store tests: commands with fixed clocks, and unwrapping of results. */
-import type { Command } from "../../src/store/command.ts";
-import type { WireEvent } from "../../src/store/event.ts";
-import { V2Error, type V2ErrorBody } from "../../src/store/errors.ts";
-import { Store } from "../../src/store/store.ts";
+import type { Command } from "../../src/v2/command.ts";
+import type { WireEvent } from "../../src/v2/event.ts";
+import { V2Error, type V2ErrorBody } from "../../src/v2/errors.ts";
+import { Store } from "../../src/v2/store.ts";
 
 /** 2024-01-01T00:00:00.123Z, the instant of the reference's TTL example. */
 export const T0 = Date.UTC(2024, 0, 1, 0, 0, 0, 123);

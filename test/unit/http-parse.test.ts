@@ -1,9 +1,9 @@
 /** Go-compatible form parsing, /v2/keys validation (§2.2-§2.4), dispatch (§2.5) and Go JSON escaping (§1.2). */
 import { describe, expect, it } from "vitest";
-import { mediaType, parseForm, parseQuery, unescape, type Params } from "../../src/http/form.ts";
-import { keysOperation } from "../../src/http/keys-dispatch.ts";
-import { MAX_KEY_DEPTH, parseKeysRequest, type KeysMethod } from "../../src/http/keys-request.ts";
-import { goJSON, goJSONLine } from "../../src/http/go-json.ts";
+import { mediaType, parseForm, parseQuery, unescape, type Params } from "../../src/v2/form.ts";
+import { keysOperation } from "../../src/v2/operation.ts";
+import { MAX_KEY_DEPTH, parseKeysRequest, type KeysMethod } from "../../src/v2/request.ts";
+import { goJSON, goJSONLine } from "../../src/v2/go-json.ts";
 import { errorOf } from "./helpers.ts";
 
 const FORM = "application/x-www-form-urlencoded";

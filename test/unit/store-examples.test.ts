@@ -4,7 +4,7 @@
  * index numbers match the reference's exactly.
  */
 import { describe, expect, it } from "vitest";
-import { Store } from "../../src/store/store.ts";
+import { Store } from "../../src/v2/store.ts";
 import { T0, cad, cas, create, del, expire, fail, get, ok, set, update, watch } from "./helpers.ts";
 
 /** A store whose index is `n`, every write under the hidden /_boot (absent from listings). */

@@ -1,6 +1,6 @@
 /** Store tree rules: implicit parents, hidden nodes, listings, in-order keys, TTL fields and expiry. */
 import { describe, expect, it } from "vitest";
-import { Store } from "../../src/store/store.ts";
+import { Store } from "../../src/v2/store.ts";
 import { T0, create, del, expire, get, ok, set, update, watch } from "./helpers.ts";
 
 describe("implicit parent directories", () => {

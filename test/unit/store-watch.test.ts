@@ -1,8 +1,8 @@
 /** Watchers (live rules), history scans, stats counting, snapshots and determinism. */
 import { describe, expect, it } from "vitest";
-import type { Command } from "../../src/store/command.ts";
-import { loadStore, saveStore } from "../../src/store/snapshot.ts";
-import { Store } from "../../src/store/store.ts";
+import type { Command } from "../../src/v2/command.ts";
+import { loadStore, saveStore } from "../../src/v2/snapshot.ts";
+import { Store } from "../../src/v2/store.ts";
 import { T0, cad, cas, create, del, errorOf, expire, fail, get, ok, set, update, watch } from "./helpers.ts";
 
 const keyOf = (json: string) => JSON.parse(json).node.key as string;

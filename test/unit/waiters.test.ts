@@ -1,6 +1,6 @@
 /** The replica's table of requests waiting on Raft: settle by key, expire by deadline. */
 import { describe, expect, it } from "vitest";
-import { Waiters } from "../../src/replica/waiters.ts";
+import { Waiters } from "../../src/server/waiters.ts";
 
 describe("Waiters", () => {
   it("hands a waiter to whoever takes it, once, with what it carried", async () => {

@@ -6,11 +6,11 @@
  */
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { parseKeysRequest, type KeysRequest } from "../../src/http/keys-request.ts";
+import { parseKeysRequest, type KeysRequest } from "../../src/v2/request.ts";
 import type { Status } from "../../src/raft/index.ts";
-import type { KeysReply, ReplicaStatus, ReplicaStub } from "../../src/replica/api.ts";
+import type { KeysReply, ReplicaStatus, ReplicaStub } from "../../src/server/api.ts";
 import type { Replica } from "../../src/replica/replica.ts";
-import { foundingMembers, replicaName } from "../../src/replica/members.ts";
+import { foundingMembers, replicaName } from "../../src/server/members.ts";
 import { call, write } from "./helpers.ts";
 
 export const SNAPSHOT_EVERY = Number((env as unknown as { SNAPSHOT_EVERY: string }).SNAPSHOT_EVERY);
@@ -140,7 +140,7 @@ export function raftStatus(cluster: string, id: string, ms = 5000): Promise<Stat
   const stub = replica(cluster, id) as unknown as DurableObjectStub<Replica>;
   return bounded(
     runInDurableObject(stub, (instance: Replica) => {
-      const s = (instance as unknown as { node: { status(): Status } }).node.status();
+      const s = instance.driver.status();
       return JSON.parse(JSON.stringify(s)) as Status;
     }),
     ms,
@@ -152,7 +152,7 @@ export function raftStatus(cluster: string, id: string, ms = 5000): Promise<Stat
 export function appliedIndex(cluster: string, id: string, ms = 5000): Promise<number> {
   const stub = replica(cluster, id) as unknown as DurableObjectStub<Replica>;
   return bounded(
-    runInDurableObject(stub, (instance: Replica) => (instance as unknown as { applied: number }).applied),
+    runInDurableObject(stub, (instance: Replica) => instance.driver.applied),
     ms,
     `applied index of ${id}`,
   );

@@ -6,8 +6,8 @@
 import { abortAllDurableObjects } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect, it } from "vitest";
-import type { ReplicaStub } from "../../src/replica/api.ts";
-import { foundingMembers, replicaName } from "../../src/replica/members.ts";
+import type { ReplicaStub } from "../../src/server/api.ts";
+import { foundingMembers, replicaName } from "../../src/server/members.ts";
 import { call, position, write } from "./helpers.ts";
 
 const SNAPSHOT_EVERY = Number((env as unknown as { SNAPSHOT_EVERY: string }).SNAPSHOT_EVERY);

@@ -8,9 +8,10 @@
 // its configuration from the env of each request.
 import { env as rawEnv, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { app, type Env } from "../../src/http/app.ts";
+import { app } from "../../src/app.ts";
+import type { Env } from "../../src/env.ts";
 import { clusterClient } from "../../src/http/cluster-client.ts";
-import { parseKeysRequest } from "../../src/http/keys-request.ts";
+import { parseKeysRequest } from "../../src/v2/request.ts";
 import { shardFor } from "../../src/discovery/token.ts";
 
 const env = rawEnv as unknown as Env;

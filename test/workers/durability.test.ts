@@ -4,7 +4,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { call, position, sleep, storeStats, write } from "./helpers.ts";
 
-import { foundingMembers, replicaName } from "../../src/replica/members.ts";
+import { foundingMembers, replicaName } from "../../src/server/members.ts";
 
 const replicas = () =>
   foundingMembers("default", 3).map((m) =>

@@ -1,7 +1,7 @@
 /** Drives the real Worker (router + Replica Durable Object + SQLite) over HTTP. */
 import { exports } from "cloudflare:workers";
 import { expect } from "vitest";
-import { clusterId } from "../../src/replica/identity.ts";
+import { clusterId } from "../../src/server/identity.ts";
 
 export const ORIGIN = "http://127.0.0.1";
 export const CID = clusterId("default");

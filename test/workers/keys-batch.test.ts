@@ -6,9 +6,9 @@
  */
 import { describe, expect, it } from "vitest";
 import { batchedKeys, MAX_BATCH, type BatchTarget } from "../../src/http/keys-batch.ts";
-import type { KeysRequest } from "../../src/http/keys-request.ts";
-import type { KeysReply } from "../../src/replica/api.ts";
-import { withTimeout } from "../../src/replica/transport.ts";
+import type { KeysRequest } from "../../src/v2/request.ts";
+import type { KeysReply } from "../../src/server/api.ts";
+import { systemClock, withTimeout } from "../../src/server/clock.ts";
 import { runInDurableObject } from "cloudflare:test";
 import { agreedLeader, founders, keysRequest, replica } from "./cluster-helpers.ts";
 import { call, position, write } from "./helpers.ts";
@@ -72,7 +72,7 @@ describe("the batcher", () => {
     const failed = await Promise.all(["/x", "/y"].map((p) => batchedKeys(failing, get(p), 1000, keep)));
     expect(failed).toEqual([{ failed: "replica crashed" }, { failed: "replica crashed" }]);
 
-    const silent: BatchTarget = { name: "silent", call: () => withTimeout(new Promise<never>(() => {}), 50, "no answer") };
+    const silent: BatchTarget = { name: "silent", call: () => withTimeout(systemClock, new Promise<never>(() => {}), 50, "no answer") };
     const timedOut = await Promise.all(["/x", "/y", "/z"].map((p) => batchedKeys(silent, get(p), 50, keep)));
     expect(timedOut).toEqual([{ failed: "no answer" }, { failed: "no answer" }, { failed: "no answer" }]);
   });
@@ -124,7 +124,7 @@ describe("the replica's side of a batch", () => {
     const { leader } = await agreedLeader("default", founders("default"));
     const stub = replica("default", leader);
     const readRounds = () =>
-      runInDurableObject(stub as unknown as DurableObjectStub<Replica>, (r: Replica) => (r as unknown as { nextReadId: number }).nextReadId);
+      runInDurableObject(stub as unknown as DurableObjectStub<Replica>, (r: Replica) => r.driver.readRounds);
     const before = await readRounds();
     const replies = await stub.keysBatch(Array.from({ length: 32 }, () => keysRequest("GET", "/batch-read/x", { quorum: true })));
     expect(replies.map((r) => ("body" in r ? JSON.parse(r.body).node.value : r))).toEqual(Array(32).fill("shared"));

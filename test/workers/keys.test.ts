@@ -389,7 +389,7 @@ describe("/v2/stats/store", () => {
 
 describe("deep keys", () => {
   it("stores, lists recursively and deletes a key of the maximum depth; one level more is refused", async () => {
-    const { MAX_KEY_DEPTH } = await import("../../src/http/keys-request.ts");
+    const { MAX_KEY_DEPTH } = await import("../../src/v2/request.ts");
     const deep = "/deep" + "/d".repeat(MAX_KEY_DEPTH - 1);
     expect((await write("PUT", `/v2/keys${deep}`, "value=bottom")).status).toBe(201);
     const listing = await call("/v2/keys/deep?recursive=true");

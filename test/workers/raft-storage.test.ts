@@ -38,8 +38,7 @@ function expectSame(actual: Storage, expected: Storage): void {
 describe("SqliteRaftStorage matches MemoryStorage", () => {
   it("across the cache boundary, after overwrites and compaction, and after a reload", async () => {
     await runInDurableObject(scratch("main"), (_instance, ctx) => {
-      const sql = ctx.storage.sql;
-      const stored = new SqliteRaftStorage(sql);
+      const stored = new SqliteRaftStorage(ctx.storage);
       const reference = new MemoryStorage();
       const both = (f: (s: SqliteRaftStorage | MemoryStorage) => void) => {
         f(stored);
@@ -65,8 +64,8 @@ describe("SqliteRaftStorage matches MemoryStorage", () => {
       expectSame(stored, reference);
 
       // A reload reads everything back from SQLite (nothing cached yet).
-      expectSame(new SqliteRaftStorage(sql), reference);
-      expect(new SqliteRaftStorage(sql).snapshot()).toEqual(snapshot);
+      expectSame(new SqliteRaftStorage(ctx.storage), reference);
+      expect(new SqliteRaftStorage(ctx.storage).snapshot()).toEqual(snapshot);
     });
   }, 60_000);
 });

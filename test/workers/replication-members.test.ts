@@ -7,7 +7,7 @@
 import { abortAllDurableObjects, listDurableObjectIds } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { memberId } from "../../src/replica/identity.ts";
+import { memberId } from "../../src/server/identity.ts";
 import {
   addMember,
   agreedLeader,

@@ -123,7 +123,7 @@ describe("client abort", () => {
 
 describe("MAX_WATCHES", () => {
   it("refuses watches beyond the limit with a clear 503, and takes new ones once others end", async () => {
-    const { app } = await import("../../src/http/app.ts");
+    const { app } = await import("../../src/app.ts");
     const limited = { ...(env as object), MAX_WATCHES: "2" } as never;
     const fetchLimited = (path: string) => app.fetch(new Request(`http://127.0.0.1${path}`), limited);
     const a = await fetchLimited("/v2/keys/limit/k?wait=true");

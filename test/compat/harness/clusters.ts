@@ -10,7 +10,7 @@
 //
 // With COMPAT_TARGET=etcd, "ours" is a second etcd, which has only the root.
 import { inject } from "vitest";
-import { foundingMembers, type Member } from "../../../src/replica/members.ts";
+import { foundingMembers, type Member } from "../../../src/server/members.ts";
 
 export interface OursCluster {
   /** Shown in test names: "[default]" or "[named]". */

@@ -3,7 +3,9 @@
  * answers over Durable Object RPC, as plain data.
  */
 import type { Member } from "./members.ts";
-import type { Replica } from "./replica.ts";
+import type { Message } from "../raft/index.ts";
+import type { KeysRequest } from "../v2/request.ts";
+import type { StoreStats } from "../v2/stats.ts";
 
 export interface RaftPosition {
   index: number;
@@ -67,20 +69,30 @@ export type MemberChange =
   | { ok: true; member?: Member }
   | { ok: false; status: number; message: string; retryable?: boolean };
 
-/** A replica as its callers see it over RPC: every method returns a promise. */
+/**
+ * A replica's RPC surface: what the router and the other members call. The
+ * Durable Object implements it; its stubs, which the runtime makes from it,
+ * answer every method with a promise.
+ */
+export interface ReplicaApi {
+  keys(req: KeysRequest): Promise<KeysReply>;
+  keysBatch(reqs: KeysRequest[]): Promise<BatchedKeysReply[]>;
+  /** Raft messages from a peer; answers with the messages produced for that peer. */
+  step(messages: Message[]): Message[] | Promise<Message[]>;
+  cancelWatch(id: number): void | Promise<void>;
+  status(): ReplicaStatus | Promise<ReplicaStatus>;
+  storeStats(): StoreStats | Promise<StoreStats>;
+  followerStats(): FollowerStats[] | null | Promise<FollowerStats[] | null>;
+  addMember(peerURLs: string[]): Promise<MemberChange>;
+  removeMember(id: string): Promise<MemberChange>;
+  updateMember(id: string, peerURLs: string[]): Promise<MemberChange>;
+  /** Fault injection (the router exposes these only with DEBUG_FAULTS). */
+  crash(): void | Promise<void>;
+  isolateFrom(peers: string[]): void | Promise<void>;
+  logLength(): number | Promise<number>;
+}
+
+/** A replica as its callers hold it: every method answers with a promise. */
 export type ReplicaStub = {
-  [K in
-    | "keys"
-    | "keysBatch"
-    | "step"
-    | "cancelWatch"
-    | "status"
-    | "storeStats"
-    | "followerStats"
-    | "addMember"
-    | "removeMember"
-    | "updateMember"
-    | "crash"
-    | "isolateFrom"
-    | "logLength"]: Replica[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
+  [K in keyof ReplicaApi]: ReplicaApi[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
 };

@@ -3,8 +3,8 @@
  * applier): reads stay reads; every write becomes a Command stamped with the
  * proposer's clock.
  */
-import type { Command } from "../store/command.ts";
-import type { KeysRequest } from "./keys-request.ts";
+import type { Command } from "./command.ts";
+import type { KeysRequest } from "./request.ts";
 
 export type KeysOperation =
   | { kind: "read"; quorum: boolean }

@@ -3,8 +3,8 @@
  * history and reject the ones that are not, or the simulation proves nothing.
  */
 import { describe, expect, it } from "vitest";
-import { checkLinearizability, type Model, type Operation } from "./linearizability";
-import { kvModel, type KvInput, type KvOperation, type KvOutput } from "./sim/kv";
+import { checkLinearizability, type Model, type Operation } from "./linearizability.ts";
+import { kvModel, type KvInput, type KvOperation, type KvOutput } from "./sim/kv.ts";
 
 function op(client: string, input: KvInput, output: KvOutput, call: number, ret: number): KvOperation {
   return { client, op: input.kind, input, output, call, return: ret };

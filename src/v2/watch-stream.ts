@@ -4,10 +4,10 @@
  * stays open until its reader goes away or falls too far behind (etcd closes
  * a watcher whose 100-event buffer overflows).
  */
-import { goJSONLine } from "../http/go-json.ts";
-import type { KeysRequest } from "../http/keys-request.ts";
-import type { Store } from "../store/store.ts";
-import type { Watcher } from "../store/watchers.ts";
+import { goJSONLine } from "./go-json.ts";
+import type { KeysRequest } from "./request.ts";
+import type { Store } from "./store.ts";
+import type { Watcher } from "./watchers.ts";
 
 /** Bytes a stream watcher may have waiting for its reader before it is closed. */
 const STREAM_BACKLOG_BYTES = 1 << 20;

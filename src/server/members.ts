@@ -26,15 +26,6 @@ export interface Membership {
   nextNumber: number;
 }
 
-/** The configured size of a new cluster (CLUSTER_SIZE, default 3). */
-export function clusterSize(env: { CLUSTER_SIZE?: string }): number {
-  const n = Number(env.CLUSTER_SIZE ?? "3");
-  if (!Number.isInteger(n) || n < 1 || n > 9) {
-    throw new Error(`CLUSTER_SIZE must be a whole number from 1 to 9, not ${JSON.stringify(env.CLUSTER_SIZE)}`);
-  }
-  return n;
-}
-
 /** The Durable Object name of a member: its cluster and id, so any replica can reach it by id. */
 export function replicaName(cluster: string, id: string): string {
   return `${cluster}/${id}`;

@@ -1,9 +1,11 @@
 /**
  * The tiny key-value service the simulator replicates: a state machine that
- * nodes apply committed commands to, and the sequential model the
+ * members apply committed commands to, and the sequential model the
  * linearizability checker compares client histories against.
  */
-import type { Model, Operation } from "../linearizability";
+import type { Entry } from "../../../src/raft/index.ts";
+import type { StateMachine } from "../../../src/server/driver.ts";
+import type { Model, Operation } from "../linearizability.ts";
 
 export type KvInput =
   | { kind: "read"; key: string }
@@ -21,10 +23,25 @@ export interface KvCommand {
   input: KvInput;
 }
 
-export class KvStateMachine {
-  private readonly values = new Map<string, string>();
+/** What applying an entry returned: a command's output, or nothing for a no-op or config entry. */
+export interface KvApplied {
+  index: number;
+  command?: KvCommand;
+  output?: KvOutput;
+}
 
-  apply(input: KvInput): KvOutput {
+/** The replicated state machine, as the driver applies committed entries to it. */
+export class KvStateMachine implements StateMachine<KvApplied> {
+  private values = new Map<string, string>();
+
+  apply(entry: Entry): KvApplied {
+    // Empty normal entries are a new leader's no-ops (§5.4.2).
+    if (entry.type !== "normal" || entry.data === "") return { index: entry.index };
+    const command = JSON.parse(entry.data) as KvCommand;
+    return { index: entry.index, command, output: this.run(command.input) };
+  }
+
+  private run(input: KvInput): KvOutput {
     const current = this.values.get(input.key) ?? null;
     switch (input.kind) {
       case "read":
@@ -43,14 +60,12 @@ export class KvStateMachine {
     return this.values.get(key) ?? null;
   }
 
-  serialize(): string {
+  encode(): string {
     return JSON.stringify([...this.values].sort(([a], [b]) => (a < b ? -1 : 1)));
   }
 
-  static restore(data: string): KvStateMachine {
-    const kv = new KvStateMachine();
-    if (data !== "") for (const [k, v] of JSON.parse(data) as [string, string][]) kv.values.set(k, v);
-    return kv;
+  restore(data: string): void {
+    this.values = new Map(data === "" ? [] : (JSON.parse(data) as [string, string][]));
   }
 }
 

@@ -3,8 +3,8 @@
  * failure is the answer), into a plain KeysRequest that crosses Durable
  * Object RPC.
  */
-import { ErrorCode, V2Error } from "../store/errors.ts";
-import { cleanPath } from "../store/path.ts";
+import { ErrorCode, V2Error } from "./errors.ts";
+import { cleanPath } from "./path.ts";
 import type { Params } from "./form.ts";
 
 export type KeysMethod = "GET" | "HEAD" | "PUT" | "POST" | "DELETE";

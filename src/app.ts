@@ -4,29 +4,13 @@
  * and (when DEBUG_FAULTS is on) the fault-injection API.
  */
 import { Hono } from "hono";
-import { discoveryRoutes } from "../discovery/routes.ts";
-import { SHARD_PREFIX } from "../discovery/token.ts";
-import { clusterClient } from "./cluster-client.ts";
-import { debugRoutes } from "./debug-routes.ts";
-import { etcdRoutes, type ClusterRef } from "./etcd-routes.ts";
-import { goHTTP, notFound } from "./go-http.ts";
-
-export interface Env {
-  REPLICA: DurableObjectNamespace;
-  /** Replicas in a new cluster (default 3). */
-  CLUSTER_SIZE?: string;
-  /** Applied entries between snapshots (default 10,000); tests lower it. */
-  SNAPSHOT_EVERY?: string;
-  /** Watches one Worker instance holds open at most (0: no limit); `npm start` sets it from the open-file limit. */
-  MAX_WATCHES?: string;
-  /** "true" exposes /_debug/... (crash, partition, heal) for tests. */
-  DEBUG_FAULTS?: string;
-  /** The discovery service's /new rate limiter, one object per client address. */
-  DISCOVERY_LIMITER: DurableObjectNamespace;
-  DISCOVERY_BASE_URL?: string;
-  DISCOVERY_TOKEN_TTL_SECONDS?: string;
-  DISCOVERY_NEW_PER_MINUTE?: string;
-}
+import { discoveryRoutes } from "./discovery/routes.ts";
+import { SHARD_PREFIX } from "./discovery/token.ts";
+import { clusterClient } from "./http/cluster-client.ts";
+import { debugRoutes } from "./http/debug-routes.ts";
+import { etcdRoutes, type ClusterRef } from "./http/etcd-routes.ts";
+import { goHTTP, notFound } from "./http/go-http.ts";
+import { ConfigError, type Env } from "./env.ts";
 
 export const DEFAULT_CLUSTER = "default";
 /** Cluster names: lowercase letters, digits and dashes, as in a DNS label. */
@@ -59,6 +43,12 @@ app.route("/", discoveryRoutes(clusterClient));
 app.notFound(() => notFound());
 app.onError((err) => {
   console.error(err);
+  if (err instanceof ConfigError) {
+    return new Response(JSON.stringify({ message: `the server is misconfigured: ${err.message}` }), {
+      status: 500,
+      headers: { "Content-Type": "application/json" },
+    });
+  }
   return new Response(JSON.stringify({ message: "Internal Server Error" }), {
     status: 500,
     headers: { "Content-Type": "application/json" },

@@ -81,6 +81,11 @@ export function v2ErrorBody(code: number, cause: string, index: number): V2Error
     : { errorCode: code, message, cause, index };
 }
 
+/** etcd's error 300: a request Raft could not carry out, with why. */
+export function raftInternalError(cause: string): V2ErrorBody {
+  return v2ErrorBody(ErrorCode.RaftInternal, cause, 0);
+}
+
 export function v2ErrorStatus(code: number): number {
   return STATUS[code] ?? 400;
 }

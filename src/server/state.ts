@@ -4,9 +4,10 @@
  * entries holds the same state; snapshots carry both halves.
  */
 import { decodeConfigEntry, type Entry } from "../raft/index.ts";
-import type { Command } from "../store/command.ts";
-import { loadStore, saveStore } from "../store/snapshot.ts";
-import { Store, type ApplyResult } from "../store/store.ts";
+import type { StateMachine } from "./driver.ts";
+import type { Command } from "../v2/command.ts";
+import { loadStore, saveStore } from "../v2/snapshot.ts";
+import { Store, type ApplyResult } from "../v2/store.ts";
 import { emptyMembership, founded, withMember, withoutMember, type MemberContext, type Membership } from "./members.ts";
 
 /** The data of a normal entry: a store command, or new peer URLs for a member. */
@@ -19,7 +20,7 @@ export interface MemberUpdate {
 
 export type EntryResult = { kind: "store"; result: ApplyResult } | { kind: "config" } | { kind: "noop" };
 
-export class ReplicaState {
+export class ReplicaState implements StateMachine<EntryResult> {
   store = new Store();
   membership: Membership = emptyMembership();
 
@@ -47,6 +48,11 @@ export class ReplicaState {
       return { kind: "config" };
     }
     return { kind: "store", result: this.store.apply(data.command) };
+  }
+
+  /** Whether `id` was removed from the cluster for good. */
+  isRemoved(id: string): boolean {
+    return this.membership.removed.includes(id);
   }
 
   encode(): string {

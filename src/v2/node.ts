@@ -3,7 +3,7 @@
  * children), and the wire form ("NodeExtern") the API writes for it.
  */
 import { isHiddenName } from "./path.ts";
-import { formatExpiration, remainingTTL } from "./time.ts";
+import { goTime, remainingTTL } from "./time.ts";
 
 export interface TreeNode {
   path: string;
@@ -62,7 +62,7 @@ export function externNode(fields: {
   if (fields.value !== undefined) out.value = fields.value;
   if (fields.dir) out.dir = true;
   if (fields.expireTime) {
-    out.expiration = formatExpiration(fields.expireTime);
+    out.expiration = goTime(fields.expireTime);
     const ttl = remainingTTL(fields.expireTime, fields.now);
     if (ttl !== 0) out.ttl = ttl;
   }

@@ -4,8 +4,8 @@
  * replica computes the same expirations).
  */
 
-/** RFC 3339 in UTC with fractional seconds, trailing zeros dropped (Go's RFC3339Nano). */
-export function formatExpiration(ms: number): string {
+/** RFC 3339 in UTC with fractional seconds, trailing zeros dropped (Go's RFC3339Nano), as etcd writes every time. */
+export function goTime(ms: number): string {
   const iso = new Date(ms).toISOString(); // 2024-01-01T00:00:05.120Z
   return iso.replace(/\.?0+Z$/, "Z");
 }

@@ -1,14 +1,14 @@
 /**
- * Seeded simulation runs of the Raft core (see sim/cluster.ts for what each
- * run does and checks). RAFT_SEED=<n> replays one schedule verbosely;
+ * Seeded simulation runs of the Raft driver and core (see sim/cluster.ts for
+ * what each run does and checks). RAFT_SEED=<n> replays one schedule verbosely;
  * RAFT_SOAK=1 runs many more and longer schedules.
  */
 import { describe, expect, it } from "vitest";
-import { Simulation } from "./sim/cluster";
+import { Simulation } from "./sim/cluster.ts";
 
 const SOAK = process.env.RAFT_SOAK === "1";
 const ONLY_SEED = process.env.RAFT_SEED === undefined ? undefined : Number(process.env.RAFT_SEED);
-const THIS_FILE = "test/raft/simulation.test.ts";
+const THIS_FILE = "test/server/simulation.test.ts";
 
 /** Seeds are split into groups so progress shows and a failure names a small range. */
 const GROUPS = SOAK ? 60 : 20;
@@ -16,7 +16,7 @@ const PER_GROUP = SOAK ? 1000 : 150;
 /** Soak runs explore fresh schedules rather than longer versions of the quick ones. */
 const FIRST_SEED = SOAK ? 1_000_000 : 0;
 
-function runSeed(seed: number, verbose = false) {
+async function runSeed(seed: number, verbose = false) {
   const sim = new Simulation({
     seed,
     nodes: seed % 3 === 0 ? 5 : 3,
@@ -25,7 +25,7 @@ function runSeed(seed: number, verbose = false) {
     verbose,
   });
   try {
-    return sim.run();
+    return await sim.run();
   } catch (error) {
     const replay = `RAFT_SEED=${seed}${SOAK ? " RAFT_SOAK=1" : ""} npx vitest run --project unit ${THIS_FILE}`;
     throw new Error(`simulation seed ${seed} failed; replay with:\n  ${replay}\n${(error as Error).message}`, { cause: error });
@@ -34,27 +34,27 @@ function runSeed(seed: number, verbose = false) {
 
 describe("raft simulation", () => {
   if (ONLY_SEED !== undefined) {
-    it(`seed ${ONLY_SEED}`, () => {
-      const stats = runSeed(ONLY_SEED, true);
+    it(`seed ${ONLY_SEED}`, async () => {
+      const stats = await runSeed(ONLY_SEED, true);
       console.log(JSON.stringify(stats));
     });
     return;
   }
 
-  it("replays a seed exactly", () => {
-    const run = () => {
+  it("replays a seed exactly", async () => {
+    const run = async () => {
       const sim = new Simulation({ seed: 42, nodes: 5, faultyTime: 2000, settleTime: 2000 });
-      sim.run();
+      await sim.run();
       return sim.fingerprint();
     };
-    expect(run()).toBe(run());
+    expect(await run()).toBe(await run());
   });
 
   for (let g = 0; g < GROUPS; g++) {
     const first = FIRST_SEED + g * PER_GROUP;
-    it(`seeds ${first}..${first + PER_GROUP - 1}`, () => {
+    it(`seeds ${first}..${first + PER_GROUP - 1}`, async () => {
       let operations = 0;
-      for (let seed = first; seed < first + PER_GROUP; seed++) operations += runSeed(seed).operations;
+      for (let seed = first; seed < first + PER_GROUP; seed++) operations += (await runSeed(seed)).operations;
       // Faults must not starve the clients entirely, or the run checked little.
       expect(operations).toBeGreaterThan(10 * PER_GROUP);
     }, 3_600_000);

@@ -44,10 +44,6 @@ export class TTLHeap {
     for (const n of liveNodes()) this.push(n);
   }
 
-  get size(): number {
-    return this.heap.length;
-  }
-
   private up(i: number): void {
     const h = this.heap;
     while (i > 0) {
