@@ -3,7 +3,7 @@
  * implementation; everything they exchange is plain JSON-able data.
  */
 export { RawNode, type Ready, type SoftState } from "./rawnode";
-export { TRANSFER_CONTEXT, type ProposeRejection, type ProposeResult } from "./raft";
+export { TRANSFER_CONTEXT } from "./raft";
 export type { RaftOptions } from "./options";
 export { MemoryStorage, bootstrap, emptySnapshot, type Storage, type StorageWriter } from "./storage";
 export { applyChange, decodeConfigEntry, isMember, isVoter, members, quorum } from "./config";
@@ -21,6 +21,8 @@ export type {
   NodeId,
   ProgressState,
   ProgressStatus,
+  ProposeRejection,
+  ProposeResult,
   ReadState,
   Role,
   Snapshot,

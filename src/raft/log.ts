@@ -12,7 +12,7 @@
  * - Log Matching (§5.3): entries are only appended after the entry preceding
  *   them matched by (index, term), so equal (index, term) implies equal prefixes.
  */
-import type { Entry, Snapshot } from "./types";
+import type { ClusterConfig, Entry, Snapshot } from "./types";
 import { limitSize, type Storage } from "./storage";
 
 export interface AppendResult {
@@ -34,6 +34,23 @@ export class RaftLog {
     this.unstableOffset = storage.lastIndex() + 1;
     this.committed = storage.firstIndex() - 1;
     this.applied = this.committed;
+  }
+
+  /**
+   * Resume after a restart: commit as stored (`commit`), with the application
+   * at `applied`, which must lie between the stored snapshot and the commit.
+   */
+  resume(commit: number, applied: number, snapshotIndex: number): void {
+    if (commit > this.lastIndex()) {
+      throw new Error(`stored commit ${commit} is beyond the stored log (last ${this.lastIndex()}); storage is corrupt`);
+    }
+    this.committed = Math.max(commit, this.committed);
+    if (applied < snapshotIndex || applied > this.committed) {
+      throw new Error(
+        `applied ${applied} must lie between the snapshot index ${snapshotIndex} and commit ${this.committed}; restore the application from the stored snapshot first`,
+      );
+    }
+    this.applied = applied;
   }
 
   firstIndex(): number {
@@ -194,6 +211,16 @@ export class RaftLog {
 
   stableSnapshotTo(index: number): void {
     if (this.unstableSnapshot?.meta.index === index) this.unstableSnapshot = undefined;
+  }
+
+  /** The snapshot for compacting the log up to `index` (<= applied), with `config` in force there. */
+  snapshotAt(index: number, config: ClusterConfig, data: string): Snapshot {
+    if (index > this.applied) throw new Error(`cannot compact to ${index}: only ${this.applied} is applied`);
+    const term = this.term(index);
+    if (term === undefined || index < this.firstIndex()) {
+      throw new Error(`cannot compact to ${index}: the log already starts at ${this.firstIndex()}`);
+    }
+    return { meta: { index, term, config }, data };
   }
 
   /** Replace the whole log with a snapshot from the leader (§7). */

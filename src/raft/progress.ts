@@ -13,6 +13,7 @@
  *
  * Invariant: match < next. match only grows while we stay leader.
  */
+import type { SnapshotTransfer } from "./snapshot-transfer";
 import type { ProgressState, ProgressStatus, Snapshot } from "./types";
 
 /** A bounded FIFO of the last index of each append sent and not yet acknowledged. */
@@ -42,12 +43,6 @@ export class Inflights {
   reset(): void {
     this.lastIndexes.length = 0;
   }
-}
-
-export interface SnapshotTransfer {
-  snapshot: Snapshot;
-  /** Characters the follower has confirmed; the next chunk starts here. */
-  offset: number;
 }
 
 export class Progress {

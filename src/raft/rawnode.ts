@@ -20,10 +20,10 @@
  * acknowledged). A crash anywhere in the loop is safe: restart a RawNode over
  * the same storage and redo.
  */
-import { Raft, type ProposeResult } from "./raft";
+import { Raft } from "./raft";
 import type { RaftOptions } from "./options";
 import type { Storage } from "./storage";
-import type { ConfigChange, Entry, HardState, Message, NodeId, ReadState, Role, Snapshot, Status } from "./types";
+import type { ConfigChange, Entry, HardState, Message, NodeId, ProposeResult, ReadState, Role, Snapshot, Status } from "./types";
 
 export interface SoftState {
   role: Role;
@@ -128,9 +128,9 @@ export class RawNode {
       !sameHardState(this.hardState(), this.prevHardState) ||
       r.log.unstable().length > 0 ||
       r.log.pendingSnapshot() !== undefined ||
-      r.msgs.length > 0 ||
-      r.msgsAfterPersist.length > 0 ||
-      r.readStates.length > 0 ||
+      r.outbox.msgs.length > 0 ||
+      r.outbox.msgsAfterPersist.length > 0 ||
+      r.outbox.readStates.length > 0 ||
       r.log.hasNextCommittedEntries() ||
       this.pendingCompaction !== undefined
     );
@@ -141,16 +141,17 @@ export class RawNode {
     if (this.outstanding) throw new Error("ready() called again before advance() of the previous Ready");
     const r = this.raft;
     r.flushAppends();
+    const out = r.outbox;
     const rd: Ready = {
       entries: [...r.log.unstable()],
-      messages: r.msgs,
-      messagesAfterPersist: r.msgsAfterPersist,
+      messages: out.msgs,
+      messagesAfterPersist: out.msgsAfterPersist,
       committedEntries: r.log.nextCommittedEntries(),
-      readStates: r.readStates,
+      readStates: out.readStates,
     };
-    r.msgs = [];
-    r.msgsAfterPersist = [];
-    r.readStates = [];
+    out.msgs = [];
+    out.msgsAfterPersist = [];
+    out.readStates = [];
     const soft = this.softState();
     if (!sameSoftState(soft, this.prevSoftState)) rd.softState = soft;
     const hard = this.hardState();

@@ -135,6 +135,21 @@ export interface Message {
   offset?: number;
 }
 
+/** Why a leader refused a proposal; `message` in the result says what to do instead. */
+export type ProposeRejection =
+  | "not-leader"
+  | "transferring-leadership"
+  | "config-change-pending"
+  | "invalid-config-change"
+  | "learner-behind";
+
+export type ProposeResult =
+  | { ok: true; index: number; term: number }
+  | { ok: false; reason: ProposeRejection; leader: NodeId; message: string };
+
+/** A message as Raft's send() takes it: it fills in the sender, and the term unless given. */
+export type Outgoing = Omit<Message, "from" | "term"> & { term?: number };
+
 /** A confirmed linearizable read point: serve request `context` once applied >= index. */
 export interface ReadState {
   context: string;
