@@ -57,10 +57,6 @@ export class ReadOnlyQueue {
     return this.queue.length > 0 ? this.queue[this.queue.length - 1].context : undefined;
   }
 
-  size(): number {
-    return this.queue.length;
-  }
-
   clear(): void {
     this.queue.length = 0;
     this.byContext.clear();

@@ -3,7 +3,7 @@
 // of the local server (`npm start`, which turns DEBUG_FAULTS on), while a
 // nemesis crashes the leader, crashes a follower, cuts one member off, cuts
 // the leader off into a minority, and heals, in a loop. The history is then
-// checked with the Raft work's checker (test/raft/linearizability.ts) against
+// checked with the Raft work's checker (test/server/linearizability.ts) against
 // its per-key register model (test/server/sim/kv.ts).
 //
 // Outcomes: a request that answers is definite (a CAS that compares false, or
