@@ -15,7 +15,17 @@
 import { DurableObject } from "cloudflare:workers";
 import { bootstrap, type Message } from "../raft/index.ts";
 import { config, type Env } from "../env.ts";
-import type { BatchedKeysReply, FollowerStats, KeysReply, MemberChange, ReplicaApi, ReplicaRole, ReplicaStatus, ReplicaStub } from "../server/api.ts";
+import type {
+  BatchedKeysReply,
+  FollowerStats,
+  KeysReply,
+  MemberChange,
+  ReplicaApi,
+  ReplicaRole,
+  ReplicaStatus,
+  ReplicaStub,
+  StepAnswer,
+} from "../server/api.ts";
 import { systemClock } from "../server/clock.ts";
 import { RaftDriver, type DriverHost } from "../server/driver.ts";
 import { clusterId } from "../server/identity.ts";
@@ -33,6 +43,8 @@ export const TICK_MS = 100;
 export const REQUEST_TIMEOUT_MS = 5000;
 /** The alarm re-arms itself this often, to restart ticking after an eviction. */
 const WATCHDOG_MS = 5000;
+/** Set once a peer has said this replica was removed from the cluster (see isRemoved). */
+const REMOVED_KEY = "removed";
 
 const ROLE_NAMES: Record<string, ReplicaRole> = {
   leader: "StateLeader",
@@ -63,6 +75,7 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
     this.transport = new Transport(
       (peer) => this.peer(peer),
       (replies) => this.driver.deliver(this.accepted(replies)),
+      () => this.learnRemoved(),
     );
     ctx.blockConcurrencyWhile(async () => {
       this.load();
@@ -113,17 +126,35 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
       {
         leaderTick: (now) => this.keysService.expireTTLs(now),
         applied: (entry) => {
-          if (entry.type === "config" && this.state.isRemoved(this.id)) this.stop();
+          if (entry.type === "config" && this.isRemoved()) this.stop();
         },
       },
     );
-    this.keysService = new KeysService(this.driver, this.state, (leader, req) => this.peer(leader).keys(req), REQUEST_TIMEOUT_MS + 1000);
-    this.membersService = new MembersService(this.cluster, this.driver, this.state, (leader) => this.peer(leader));
+    const removed = () => this.isRemoved();
+    this.keysService = new KeysService(this.driver, this.state, (leader, req) => this.peer(leader).keys(req), REQUEST_TIMEOUT_MS + 1000, removed);
+    this.membersService = new MembersService(this.cluster, this.driver, this.state, (leader) => this.peer(leader), removed);
     this.startTicking();
   }
 
+  /**
+   * Whether this replica was removed from its cluster: it applied its own
+   * removal, or a peer told it so. A removed member usually never learns of
+   * its removal through Raft (the leader stops replicating to it once the
+   * change commits), so peers answer its messages with a refusal, as etcd's
+   * peers answer a removed member with 410 Gone; it then stops for good.
+   */
+  private isRemoved(): boolean {
+    return this.state.isRemoved(this.id) || this.ctx.storage.kv.get<boolean>(REMOVED_KEY) === true;
+  }
+
+  private learnRemoved(): void {
+    if (this.ctx.storage.kv.get<boolean>(REMOVED_KEY) === true) return;
+    this.ctx.storage.kv.put(REMOVED_KEY, true);
+    this.stop();
+  }
+
   private startTicking(): void {
-    if (this.ticker || this.state.isRemoved(this.id)) return;
+    if (this.ticker || this.isRemoved()) return;
     this.ticker = setInterval(() => this.driver.tick(), TICK_MS);
   }
 
@@ -136,7 +167,7 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
   /** The watchdog: re-arms itself, and restarts ticking after an eviction. */
   async alarm(): Promise<void> {
     this.startTicking();
-    if (!this.state.isRemoved(this.id)) await this.ctx.storage.setAlarm(Date.now() + WATCHDOG_MS);
+    if (!this.isRemoved()) await this.ctx.storage.setAlarm(Date.now() + WATCHDOG_MS);
   }
 
   private peer(id: string): ReplicaStub {
@@ -152,9 +183,10 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
 
   // ---- RPC: from peers ----
 
-  step(messages: Message[]): Message[] {
+  step(messages: Message[]): StepAnswer {
     const from = messages[0]?.from;
     if (from === undefined || !this.transport.accepts(from)) return [];
+    if (this.state.isRemoved(from)) return { removed: true };
     return this.driver.receive(this.accepted(messages));
   }
 

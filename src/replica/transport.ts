@@ -8,11 +8,12 @@
  * to simulate partitions. Per-peer counts and latencies feed /v2/stats/leader.
  */
 import type { Message } from "../raft/index.ts";
+import type { StepAnswer } from "../server/api.ts";
 import { systemClock, withTimeout } from "../server/clock.ts";
 
 export interface PeerStub {
   /** Delivers messages; resolves to the peer's messages addressed back to the sender. */
-  step(messages: Message[]): Promise<Message[]>;
+  step(messages: Message[]): Promise<StepAnswer>;
 }
 
 export interface PeerStats {
@@ -40,6 +41,8 @@ export class Transport {
   constructor(
     private readonly connect: (id: string) => PeerStub,
     private readonly receive: (messages: Message[]) => void,
+    /** A peer says this replica was removed from the cluster. */
+    private readonly removed: () => void,
   ) {}
 
   send(messages: Message[]): void {
@@ -82,6 +85,10 @@ export class Transport {
           const replies = await withTimeout(systemClock, peer.stub.step(batch), RPC_TIMEOUT_MS);
           recordLatency(peer.stats, Date.now() - started);
           peer.stats.success++;
+          if (!Array.isArray(replies)) {
+            this.removed();
+            return;
+          }
           // Replies from a peer cut off since the call left are dropped like any other.
           if (replies.length > 0 && !this.blocked.has(id)) this.receive(replies);
         } catch {

@@ -12,6 +12,8 @@ export interface RaftPosition {
   term: number;
 }
 
+export type StepAnswer = Message[] | { removed: true };
+
 /** The part of an answer that the HTTP layer turns into status, headers and body. */
 export interface KeysReply {
   status: number;
@@ -77,8 +79,12 @@ export type MemberChange =
 export interface ReplicaApi {
   keys(req: KeysRequest): Promise<KeysReply>;
   keysBatch(reqs: KeysRequest[]): Promise<BatchedKeysReply[]>;
-  /** Raft messages from a peer; answers with the messages produced for that peer. */
-  step(messages: Message[]): Message[] | Promise<Message[]>;
+  /**
+   * Raft messages from a peer; answers with the messages produced for that
+   * peer, or tells a sender that was removed from the cluster so (as etcd's
+   * peers answer a removed member with 410 Gone).
+   */
+  step(messages: Message[]): StepAnswer | Promise<StepAnswer>;
   cancelWatch(id: number): void | Promise<void>;
   status(): ReplicaStatus | Promise<ReplicaStatus>;
   storeStats(): StoreStats | Promise<StoreStats>;

@@ -33,6 +33,8 @@ export class KeysService {
     private readonly state: ReplicaState,
     private readonly leaderKeys: LeaderKeys,
     private readonly forwardTimeoutMs: number,
+    /** Whether this member knows it was removed from the cluster. */
+    private readonly removed: () => boolean,
   ) {}
 
   async keys(req: KeysRequest): Promise<KeysReply> {
@@ -40,7 +42,7 @@ export class KeysService {
     const now = this.driver.host.now();
     const op = keysOperation(req, now);
     try {
-      if (this.state.isRemoved(this.driver.id)) throw memberRemoved();
+      if (this.removed()) throw memberRemoved();
       if (op.kind === "read" && !op.quorum && this.driver.caughtUp()) return this.localRead(req, now);
       if (op.kind === "watch") return this.watch(req);
       if (this.driver.role !== "leader") return await this.forward(req);

@@ -23,6 +23,8 @@ export class MembersService implements MembersApi {
     private readonly driver: RaftDriver<EntryResult>,
     private readonly state: ReplicaState,
     private readonly leaderMembers: (leader: string) => MembersApi,
+    /** Whether this member knows it was removed from the cluster. */
+    private readonly removed: () => boolean,
   ) {}
 
   /** POST /v2/members: the new member joins as a learner and is promoted once it has caught up. */
@@ -71,7 +73,7 @@ export class MembersService implements MembersApi {
    */
   private async change(run: () => Promise<MemberChange>): Promise<MemberChange> {
     try {
-      if (this.state.isRemoved(this.driver.id)) throw memberRemoved();
+      if (this.removed()) throw memberRemoved();
       if (this.driver.role !== "leader") await this.driver.waitForLeader();
       return await run();
     } catch (err) {

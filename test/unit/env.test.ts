@@ -1,0 +1,49 @@
+/** Every variable is read strictly once: a bad value is an error that names it and says what is accepted. */
+import { describe, expect, it } from "vitest";
+import { app } from "../../src/app.ts";
+import { config, ConfigError, type Env, type Vars } from "../../src/env.ts";
+
+describe("config", () => {
+  it("gives the defaults for unset variables", () => {
+    expect(config({})).toEqual({
+      clusterSize: 3,
+      snapshotEvery: 10_000,
+      maxWatches: 0,
+      debugFaults: false,
+      discovery: { baseURL: null, tokenTTLSeconds: 604_800, newPerMinute: 60 },
+    });
+  });
+
+  it("reads good values", () => {
+    const c = config({ CLUSTER_SIZE: "5", SNAPSHOT_EVERY: "200", MAX_WATCHES: "32256", DEBUG_FAULTS: "true", DISCOVERY_BASE_URL: "https://d.example.com/" });
+    expect([c.clusterSize, c.snapshotEvery, c.maxWatches, c.debugFaults, c.discovery.baseURL]).toEqual([5, 200, 32256, true, "https://d.example.com"]);
+  });
+
+  const refused: [Vars, string][] = [
+    [{ CLUSTER_SIZE: "0" }, 'CLUSTER_SIZE must be a whole number from 1 to 9, not "0"'],
+    [{ CLUSTER_SIZE: "10" }, 'CLUSTER_SIZE must be a whole number from 1 to 9, not "10"'],
+    [{ CLUSTER_SIZE: "three" }, 'CLUSTER_SIZE must be a whole number from 1 to 9, not "three"'],
+    [{ SNAPSHOT_EVERY: "-5" }, 'SNAPSHOT_EVERY must be a whole number from 1 to 1000000, not "-5"'],
+    [{ SNAPSHOT_EVERY: "0" }, 'SNAPSHOT_EVERY must be a whole number from 1 to 1000000, not "0"'],
+    [{ SNAPSHOT_EVERY: "1e3" }, 'SNAPSHOT_EVERY must be a whole number from 1 to 1000000, not "1e3"'],
+    [{ MAX_WATCHES: "-1" }, 'MAX_WATCHES must be a whole number from 0 to 1000000, not "-1"'],
+    [{ DEBUG_FAULTS: "yes" }, 'DEBUG_FAULTS must be "true" or "false", not "yes"'],
+    [{ DISCOVERY_NEW_PER_MINUTE: "10001" }, 'DISCOVERY_NEW_PER_MINUTE must be a whole number from 0 to 10000, not "10001"'],
+    [{ DISCOVERY_BASE_URL: "discovery.example.com" }, "DISCOVERY_BASE_URL must be an absolute http(s) URL"],
+  ];
+  for (const [vars, message] of refused) {
+    it(`refuses ${JSON.stringify(vars)}`, () => {
+      expect(() => config(vars)).toThrow(ConfigError);
+      expect(() => config(vars)).toThrow(message);
+    });
+  }
+
+  it("answers a keys request with a 500 that names the bad variable", async () => {
+    const env = { CLUSTER_SIZE: "0" } as unknown as Env;
+    const res = await app.fetch(new Request("http://h/v2/keys/a"), env);
+    expect(res.status).toBe(500);
+    expect(await res.json()).toEqual({
+      message: 'the server is misconfigured: CLUSTER_SIZE must be a whole number from 1 to 9, not "0": fix it in wrangler.jsonc "vars"',
+    });
+  });
+});
