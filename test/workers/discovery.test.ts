@@ -287,6 +287,8 @@ describe("watches", () => {
     // etcd sends a watch's headers at once and its body when the event happens.
     expect(res.status).toBe(200);
     const body = res.text();
+    // This pause is the point and stays: with no registration yet, the body
+    // must not arrive within it.
     const early = await Promise.race([body.then(() => "answered"), new Promise((r) => setTimeout(() => r("open"), 200))]);
     expect(early).toBe("open");
 

@@ -48,25 +48,39 @@ describe("replication under faults", { timeout: 90_000 }, () => {
 
     const WRITERS = 4;
     let stop = false;
-    /** Per writer: the highest value acknowledged with 2xx, and every answer. */
+    /** Set once the crash has been answered: the old leader is gone by then. */
+    let crashed = false;
+    /** Per writer: the highest value acknowledged with 2xx, and every answer (and whether it was sent after the crash). */
     const acked = Array.from({ length: WRITERS }, () => 0);
-    const answers: { writer: number; n: number; a: Answer | Error; ms: number }[] = [];
+    const answers: { writer: number; n: number; a: Answer | Error; ms: number; afterCrash: boolean }[] = [];
+    const acknowledged = (x: { a: Answer | Error }) => !(x.a instanceof Error) && ok(x.a);
     const writers = Array.from({ length: WRITERS }, async (_, w) => {
       for (let n = 1; !stop; n++) {
         // Each write must be answered: the router's 12 s per member plus a forward, never a hang.
         const t = Date.now();
+        const afterCrash = crashed;
         const a = await put(cluster, `w${w}`, String(n), 40_000).catch((err: Error) => err);
-        answers.push({ writer: w, n, a, ms: Date.now() - t });
+        answers.push({ writer: w, n, a, ms: Date.now() - t, afterCrash });
         if (!(a instanceof Error) && ok(a)) acked[w] = Math.max(acked[w], n);
+        // Not a wait for anything: it paces a writer's retries after a failure.
         if (a instanceof Error || !ok(a)) await sleep(50);
       }
     });
 
-    await sleep(300);
+    // Crash the leader once every writer has had a write acknowledged.
+    await waitUntil(async () => (acked.every((n) => n >= 1) ? true : undefined), 15_000, "every writer has a write acknowledged before the crash");
+    const ackedBefore = [...acked];
     const crash = await debug(cluster, `members/${before.leader}/crash`);
+    crashed = true;
     expect(crash.status).toBe(200);
     expect(crash.body).toEqual({ crashed: before.leader });
-    await sleep(4000);
+    // Go on until every writer has had a write acknowledged that it sent after the crash.
+    const firstAfter = (w: number) => answers.find((x) => x.writer === w && x.afterCrash && acknowledged(x));
+    await waitUntil(
+      async () => (Array.from({ length: WRITERS }, (_, w) => firstAfter(w)).every(Boolean) ? true : undefined),
+      30_000,
+      "every writer has a write, sent after the crash, acknowledged",
+    );
     stop = true;
     await bounded(Promise.all(writers), 60_000, "the writers to finish their last request");
 
@@ -83,7 +97,11 @@ describe("replication under faults", { timeout: 90_000 }, () => {
       else expect(answer.body.node.value).toBe(String(n));
     }
     // Writes succeeded before and after the crash.
-    for (let w = 0; w < WRITERS; w++) expect(acked[w], `writer ${w} acknowledged writes`).toBeGreaterThan(1);
+    for (let w = 0; w < WRITERS; w++) {
+      expect(ackedBefore[w], `writer ${w}: writes acknowledged before the crash`).toBeGreaterThanOrEqual(1);
+      expect(firstAfter(w)?.n, `writer ${w}: a write sent after the crash acknowledged`).toBeGreaterThan(ackedBefore[w]);
+      expect(acked[w], `writer ${w} acknowledged writes`).toBeGreaterThan(1);
+    }
     const failures = answers.filter(({ a }) => !(a as Answer).status || !ok(a as Answer)).length;
     const slowest = Math.max(...answers.map((x) => x.ms));
     console.log(`leader crash: ${answers.length} writes, ${failures} answered with error 300, slowest ${slowest} ms`);
@@ -97,6 +115,22 @@ describe("replication under faults", { timeout: 90_000 }, () => {
       expect(Number(r.body.node.value), `w${w}`).toBeGreaterThanOrEqual(acked[w]);
       // ... and no value that was never written.
       expect(answers.some((x) => x.writer === w && String(x.n) === r.body.node.value)).toBe(true);
+    }
+    // The last write each writer had acknowledged before the crash, and its
+    // first one sent and acknowledged after it, are both in the cluster's
+    // history afterwards: the event at the index each was acknowledged with is
+    // that very write.
+    for (let w = 0; w < WRITERS; w++) {
+      const last = answers.find((x) => x.writer === w && x.n === ackedBefore[w] && acknowledged(x))!;
+      for (const [when, x] of [["before", last], ["after", firstAfter(w)!]] as const) {
+        const ack = x.a as Answer;
+        const index = ack.body.node.modifiedIndex as number;
+        const event = await get(cluster, `w${w}?wait=true&waitIndex=${index}`);
+        expect({ status: event.status, body: event.body }, `writer ${w} write ${x.n}, acknowledged ${when} the crash at index ${index}`).toEqual({
+          status: 200,
+          body: ack.body,
+        });
+      }
     }
     // Every replica converges on the same store.
     const commit = (await status(cluster, after.leader)).raft.index;
@@ -113,27 +147,40 @@ describe("replication under faults", { timeout: 90_000 }, () => {
     expect((await put(cluster, "start", "x")).status).toBe(201);
     await agreedLeader(cluster, ids);
     let stop = false;
-    const results: { value: string; a: Answer }[] = [];
+    /** How many crashes had been answered when each POST was sent. */
+    let crashes = 0;
+    const results: { value: string; a: Answer; sentAfter: number }[] = [];
     const writers = Array.from({ length: 8 }, async (_, w) => {
       for (let n = 0; !stop; n++) {
         const value = `w${w}n${n}`;
+        const sentAfter = crashes;
         const res = await bounded(
           write("POST", `/clusters/${cluster}/v2/keys/queue`, `value=${value}`),
           20_000,
           `POST ${value} to be answered`,
         );
         const text = await res.text();
-        results.push({ value, a: { status: res.status, body: JSON.parse(text), headers: res.headers } });
+        results.push({ value, a: { status: res.status, body: JSON.parse(text), headers: res.headers }, sentAfter });
       }
     });
+    /** Waits until `n` POSTs sent since the last crash (or the start) have been acknowledged. */
+    const acknowledgedSinceCrash = (n: number, what: string) =>
+      waitUntil(
+        async () => (results.filter((r) => r.sentAfter === crashes && r.a.status === 201).length >= n ? true : undefined),
+        20_000,
+        `${n} POSTs sent ${what} acknowledged`,
+      );
+    // Each crash, and the end, comes once the cluster is taking POSTs again:
+    // 8 sent since the last crash acknowledged (4 x 8 > the 20 checked below).
     const crashed: string[] = [];
     for (let c = 0; c < 3; c++) {
-      await sleep(700);
+      await acknowledgedSinceCrash(8, c === 0 ? "before the first crash" : `since crash ${c}`);
       const { leader } = await agreedLeader(cluster, ids, 20_000);
       expect((await debug(cluster, `members/${leader}/crash`)).status).toBe(200);
+      crashes++;
       crashed.push(leader);
     }
-    await sleep(1000);
+    await acknowledgedSinceCrash(8, "since the last crash");
     stop = true;
     await bounded(Promise.all(writers), 30_000, "the writers to finish");
 

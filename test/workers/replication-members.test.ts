@@ -144,6 +144,7 @@ describe("membership through Raft", { timeout: 90_000 }, () => {
         if (a instanceof Error) failures.push(`write ${n}: ${a.message}`);
         else if (!ok(a)) failures.push(`write ${n}: ${a.status} ${JSON.stringify(a.body)}`);
         else acked = n;
+        // Not a wait for anything: it paces the writer so the membership changes are not starved.
         await sleep(20);
       }
     })();
@@ -186,8 +187,14 @@ describe("membership through Raft", { timeout: 90_000 }, () => {
     expect(sorted(list.body.members.map((m: { id: string }) => m.id))).toEqual(sorted(rest));
     for (const id of rest) expect(sorted((await status(cluster, id)).removed)).toEqual(sorted([follower, leader]));
 
-    // Writes kept going all along, and go on in the 2-member cluster.
-    await sleep(500);
+    // Writes kept going all along, and go on in the 2-member cluster: the
+    // write after the one in flight now was sent to the 2-member cluster.
+    const mark = acked;
+    await waitUntil(
+      async () => (acked >= mark + 2 ? acked : undefined),
+      20_000,
+      `the background writer has write ${mark + 2} acknowledged by the 2-member cluster`,
+    );
     stop = true;
     await bounded(writer, 40_000, "the background writer to finish");
     expect(failures).toEqual([]);
@@ -198,6 +205,8 @@ describe("membership through Raft", { timeout: 90_000 }, () => {
 
     // The removed members, cut out of the config, do not disturb the rest:
     // over more than two election timeouts the leader and term stay put.
+    // This wait is the point (nothing must happen in it), so it stays: an
+    // election timeout is at most 20 ticks of 100 ms, and two of them are 4 s.
     await sleep(4500);
     expect(await agreedLeader(cluster, rest)).toEqual(after);
     expect((await put(cluster, "bg", "end")).status).toBe(200);

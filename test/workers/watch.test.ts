@@ -1,7 +1,13 @@
 /** Watches through the real Worker and Durable Object: one-shot, history, recursive, stream, client abort. */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { call, headersOf, okHeaders, position, sleep, storeStats, write } from "./helpers.ts";
+import { call, headersOf, okHeaders, position, storeStats, write } from "./helpers.ts";
+import { waitUntil } from "./cluster-helpers.ts";
+
+/** Waits until /v2/stats/store counts `n` watchers. */
+function watchersAre(n: number, what: string, ms = 5000): Promise<number> {
+  return waitUntil(async () => ((await storeStats()).watchers === n ? n : undefined), ms, `${what}: /v2/stats/store counts ${n} watchers`);
+}
 
 /** Reads newline-terminated lines from a streaming body until `n` arrived. */
 async function readLines(body: ReadableStream<Uint8Array>, n: number): Promise<string[]> {
@@ -93,7 +99,9 @@ describe("client abort", () => {
     expect((await storeStats()).watchers).toBe(w0 + 1);
     await res.body!.cancel();
     await write("PUT", "/v2/keys/abort/s", "value=v");
-    await sleep(50);
+    // Its next event finds the reader gone, and the watcher is dropped as
+    // that news comes back from the stream: wait for it, bounded.
+    await watchersAre(w0, "the cancelled stream watcher is dropped after its next event");
     await write("PUT", "/v2/keys/abort/s", "value=w");
     expect((await storeStats()).watchers).toBe(w0);
   });
@@ -109,15 +117,9 @@ describe("client abort", () => {
     const res = await call("/v2/keys/abort/k?wait=true", { signal: ac.signal });
     expect(res.status).toBe(200);
     expect((await storeStats()).watchers).toBe(w0 + 1);
-    await sleep(200);
     ac.abort();
     await res.body?.cancel().catch(() => {});
-    let now = w0 + 1;
-    for (let i = 0; i < 20 && now !== w0; i++) {
-      await sleep(50);
-      now = (await storeStats()).watchers;
-    }
-    expect(now).toBe(w0);
+    expect(await watchersAre(w0, "the aborted watch is no longer counted")).toBe(w0);
   });
 });
 
@@ -139,8 +141,18 @@ describe("MAX_WATCHES", () => {
     await write("PUT", "/v2/keys/limit/k", "value=v");
     expect(JSON.parse(await a.text()).node.value).toBe("v");
     expect(JSON.parse(await b.text()).node.value).toBe("v");
-    await sleep(50);
-    const again = await fetchLimited("/v2/keys/limit/k?wait=true&waitIndex=1");
+    // An ended watch gives its place back once its stream has finished
+    // passing through: wait until a new watch is taken, bounded.
+    const again = await waitUntil(
+      async () => {
+        const r = await fetchLimited("/v2/keys/limit/k?wait=true&waitIndex=1");
+        if (r.status !== 503) return r;
+        await r.text();
+        return undefined;
+      },
+      5000,
+      "a new watch is taken once the two open ones have ended",
+    );
     expect(again.status).toBe(200);
     expect(JSON.parse(await again.text()).action).toBe("set");
   });
