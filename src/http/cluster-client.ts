@@ -12,9 +12,13 @@ import type {
   MemberChange,
   ReplicaStatus,
   ReplicaStub,
+  V3Reply,
+  V3Request,
 } from "../server/api.ts";
 import { foundingMembers, replicaName } from "../server/members.ts";
 import { raftInternalError } from "../v2/errors.ts";
+import { GrpcCode } from "../v3/errors.ts";
+import { isReadOnlyTxn } from "../v3/validate.ts";
 import { goJSONLine } from "../v2/go-json.ts";
 import type { StoreStats } from "../v2/stats.ts";
 import { systemClock, withTimeout } from "../server/clock.ts";
@@ -23,6 +27,7 @@ import { batchedKeys, MAX_BATCHED_REQUEST_BYTES, type BatchOutcome } from "./key
 /** What the router asks of a cluster. */
 export interface ClusterApi {
   keys(req: KeysRequest): Promise<KeysReply>;
+  v3(req: V3Request): Promise<V3Reply>;
   cancelWatch(watch: { member: string; id: number }): Promise<void>;
   status(): Promise<ReplicaStatus>;
   storeStats(): Promise<StoreStats>;
@@ -158,6 +163,12 @@ export function clusterClient(
       learn(reply.leader);
       return reply;
     },
+    async v3(req) {
+      const isChange = req.method !== "range" && !(req.method === "txn" && isReadOnlyTxn(req.req));
+      const reply = await attempt((r) => r.v3(req), (a) => !a.ok && a.retryable === true, unknownV3Outcome, isChange);
+      learn(reply.leader);
+      return reply;
+    },
     cancelWatch: (watch) => stub(watch.member).cancelWatch(watch.id),
     async status() {
       const s = await call((r) => r.status());
@@ -193,6 +204,11 @@ function changeTimedOut(reason: string): string {
 /** etcd's error 300 for a request whose outcome is unknown. */
 function unknownKeysOutcome(cause: string): KeysReply {
   return { status: 500, body: goJSONLine(raftInternalError(cause)), etcdIndex: 0, raft: null, leader: "" };
+}
+
+/** etcd's answer to a v3 request whose outcome is unknown (gRPC Unavailable). */
+function unknownV3Outcome(cause: string): V3Reply {
+  return { ok: false, error: { code: GrpcCode.Unavailable, message: cause }, leader: "" };
 }
 
 function unknownMemberOutcome(cause: string): MemberChange {

@@ -29,7 +29,6 @@ export function requestURL(request: Request): URL {
   return url;
 }
 
-/** Go's http.Error: the message plus a newline, as text/plain. */
 /** A JSON answer (the body already encoded). */
 export const json = (body: string, status = 200, extra: Record<string, string> = {}) =>
   new Response(body, { status, headers: { "Content-Type": "application/json", ...extra } });
@@ -38,6 +37,7 @@ export const json = (body: string, status = 200, extra: Record<string, string> =
 export const httpError = (status: number, message: string, extra: Record<string, string> = {}) =>
   json(goJSON({ message }), status, extra);
 
+/** Go's http.Error: the message plus a newline, as text/plain. */
 export function plainError(status: number, message: string, extra: Record<string, string> = {}): Response {
   return new Response(message + "\n", {
     status,

@@ -25,6 +25,8 @@ import type {
   ReplicaStatus,
   ReplicaStub,
   StepAnswer,
+  V3Reply,
+  V3Request,
 } from "../server/api.ts";
 import { systemClock } from "../server/clock.ts";
 import { RaftDriver, type DriverHost } from "../server/driver.ts";
@@ -33,8 +35,10 @@ import { KeysService } from "../server/keys-service.ts";
 import { foundingMembers, parseReplicaName, replicaName, sortedMembers } from "../server/members.ts";
 import { MembersService } from "../server/members-service.ts";
 import { ReplicaState, type EntryResult } from "../server/state.ts";
+import { V3Service } from "../server/v3-service.ts";
 import type { KeysRequest } from "../v2/request.ts";
 import type { StoreStats } from "../v2/stats.ts";
+import { SqliteMvccBackend } from "./mvcc-sqlite.ts";
 import { SqliteRaftStorage } from "./raft-storage.ts";
 import { Transport, type PeerStats } from "./transport.ts";
 
@@ -62,6 +66,7 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
   driver!: RaftDriver<EntryResult>;
   private keysService!: KeysService;
   private membersService!: MembersService;
+  private v3Service!: V3Service;
   private readonly transport: Transport;
   private readonly startTime = Date.now();
   private recvAppends = 0;
@@ -107,7 +112,7 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
       defer: (fn) => queueMicrotask(fn),
       send: (messages) => this.transport.send(messages),
     };
-    this.state = new ReplicaState(this.cluster);
+    this.state = new ReplicaState(this.cluster, new SqliteMvccBackend(this.ctx.storage));
     this.driver = new RaftDriver(
       this.storage,
       this.state,
@@ -133,6 +138,7 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
     const removed = () => this.isRemoved();
     this.keysService = new KeysService(this.driver, this.state, (leader, req) => this.peer(leader).keys(req), REQUEST_TIMEOUT_MS + 1000, removed);
     this.membersService = new MembersService(this.cluster, this.driver, this.state, (leader) => this.peer(leader), removed);
+    this.v3Service = new V3Service(this.driver, this.state, (leader, req) => this.peer(leader).v3(req), REQUEST_TIMEOUT_MS + 1000, removed);
     this.startTicking();
   }
 
@@ -198,6 +204,10 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
 
   keysBatch(reqs: KeysRequest[]): Promise<BatchedKeysReply[]> {
     return this.keysService.keysBatch(reqs);
+  }
+
+  v3(req: V3Request): Promise<V3Reply> {
+    return this.v3Service.call(req);
   }
 
   cancelWatch(id: number): void {

@@ -6,6 +6,19 @@ import type { Member } from "./members.ts";
 import type { Message } from "../raft/index.ts";
 import type { KeysRequest } from "../v2/request.ts";
 import type { StoreStats } from "../v2/stats.ts";
+import type { V3ErrorBody } from "../v3/errors.ts";
+import type {
+  CompactionRequest,
+  CompactionResponse,
+  DeleteRangeRequest,
+  DeleteRangeResponse,
+  PutRequest,
+  PutResponse,
+  RangeRequest,
+  RangeResponse,
+  TxnRequest,
+  TxnResponse,
+} from "../v3/types.ts";
 
 export interface RaftPosition {
   index: number;
@@ -37,6 +50,26 @@ export interface KeysReply {
  * to keep its message small, for the router to send alone.
  */
 export type BatchedKeysReply = KeysReply | { failed: string } | { resend: true };
+
+/** A v3 KV request, as the router hands it to a member; `forwarded` once a follower passed it to the leader. */
+export type V3Request = (
+  | { method: "range"; req: RangeRequest }
+  | { method: "put"; req: PutRequest }
+  | { method: "deleteRange"; req: DeleteRangeRequest }
+  | { method: "txn"; req: TxnRequest }
+  | { method: "compact"; req: CompactionRequest }
+) & { forwarded?: boolean };
+
+export type V3Response = RangeResponse | PutResponse | DeleteRangeResponse | TxnResponse | CompactionResponse;
+
+/**
+ * A member's answer to a v3 request: the response with what its header
+ * needs from the member, or etcd's error. `retryable` marks an error that
+ * certainly changed nothing, which another member may take instead.
+ */
+export type V3Reply =
+  | { ok: true; response: V3Response; memberId: string; raftTerm: number; leader: string }
+  | { ok: false; error: V3ErrorBody; retryable?: boolean; leader: string };
 
 export type ReplicaRole = "StateLeader" | "StateFollower" | "StateCandidate" | "StatePreCandidate";
 
@@ -79,6 +112,7 @@ export type MemberChange =
 export interface ReplicaApi {
   keys(req: KeysRequest): Promise<KeysReply>;
   keysBatch(reqs: KeysRequest[]): Promise<BatchedKeysReply[]>;
+  v3(req: V3Request): Promise<V3Reply>;
   /**
    * Raft messages from a peer; answers with the messages produced for that
    * peer, or tells a sender that was removed from the cluster so (as etcd's

@@ -31,8 +31,8 @@ export interface StateMachine<R> {
   apply(entry: Entry): R;
   /** The whole state, for a snapshot. */
   encode(): string;
-  /** Replaces the whole state with a snapshot's. */
-  restore(data: string): void;
+  /** Replaces the whole state with that of a snapshot taken at log index `index`. */
+  restore(data: string, index: number): void;
 }
 
 /** The driver's way out: time, deferred work and the network. */
@@ -109,7 +109,7 @@ export class RaftDriver<R> {
     this.leaderSince = host.now();
     this.loadedLastIndex = storage.lastIndex();
     const snapshot = storage.snapshot();
-    if (snapshot.data) state.restore(snapshot.data);
+    if (snapshot.data) state.restore(snapshot.data, snapshot.meta.index);
     this.applied = this.snapshotIndex = snapshot.meta.index;
     this.node = new RawNode({ ...options.raft, id: options.id, seed: options.seed, applied: this.applied }, storage);
     if (options.campaign) this.node.campaign();
@@ -261,7 +261,7 @@ export class RaftDriver<R> {
       this.hooks.persisted?.(rd);
       this.send(rd.messagesAfterPersist);
       if (rd.snapshot) {
-        this.state.restore(rd.snapshot.data);
+        this.state.restore(rd.snapshot.data, rd.snapshot.meta.index);
         this.applied = this.snapshotIndex = rd.snapshot.meta.index;
       }
       if (rd.compaction) this.snapshotIndex = rd.compaction.meta.index;

@@ -1,30 +1,47 @@
 /**
- * What a replica applies committed Raft entries to: the v2 store plus the
- * cluster's membership. Deterministic, so every replica that applies the same
- * entries holds the same state; snapshots carry both halves.
+ * What a replica applies committed Raft entries to: the v2 store, the v3
+ * keyspace and the cluster's membership. Deterministic, so every replica that
+ * applies the same entries holds the same state; snapshots carry all three.
+ *
+ * The v2 store and the membership live in memory: a restart rebuilds them
+ * from the snapshot and the log after it. The v3 keyspace lives in its
+ * backend (SQLite in a replica), which records the last entry applied to it
+ * in the same transaction, so replaying the log after a restart skips what
+ * it already holds.
  */
 import { decodeConfigEntry, type Entry } from "../raft/index.ts";
 import type { StateMachine } from "./driver.ts";
+import type { DurableMvccBackend } from "../v3/backend.ts";
+import { decodeV3Command } from "../v3/command.ts";
+import { Keyspace } from "../v3/keyspace.ts";
+import { decodeDump, encodeDump, type EncodedDump } from "../v3/snapshot.ts";
+import type { V3Result } from "../v3/types.ts";
 import type { Command } from "../v2/command.ts";
 import { loadStore, saveStore } from "../v2/snapshot.ts";
 import { Store, type ApplyResult } from "../v2/store.ts";
 import { emptyMembership, founded, withMember, withoutMember, type MemberContext, type Membership } from "./members.ts";
 
-/** The data of a normal entry: a store command, or new peer URLs for a member. */
-export type NormalEntry = { command: Command } | { memberUpdate: MemberUpdate };
+/** The data of a normal entry: a v2 store command, a v3 write (see src/v3/command.ts), or new peer URLs for a member. */
+export type NormalEntry = { command: Command } | { v3: unknown } | { memberUpdate: MemberUpdate };
 
 export interface MemberUpdate {
   id: string;
   peerURLs: string[];
 }
 
-export type EntryResult = { kind: "store"; result: ApplyResult } | { kind: "config" } | { kind: "noop" };
+export type EntryResult = { kind: "store"; result: ApplyResult } | { kind: "v3"; result: V3Result } | { kind: "config" } | { kind: "noop" };
 
 export class ReplicaState implements StateMachine<EntryResult> {
   store = new Store();
   membership: Membership = emptyMembership();
+  readonly keyspace: Keyspace;
 
-  constructor(private readonly cluster: string) {}
+  constructor(
+    private readonly cluster: string,
+    readonly mvcc: DurableMvccBackend,
+  ) {
+    this.keyspace = new Keyspace(mvcc);
+  }
 
   apply(entry: Entry): EntryResult {
     if (entry.type === "config") {
@@ -47,7 +64,16 @@ export class ReplicaState implements StateMachine<EntryResult> {
       };
       return { kind: "config" };
     }
+    if ("v3" in data) return this.applyV3(entry.index, data.v3);
     return { kind: "store", result: this.store.apply(data.command) };
+  }
+
+  private applyV3(index: number, encoded: unknown): EntryResult {
+    // Already in the backend: applied before a restart.
+    if (index <= this.mvcc.appliedIndex()) return { kind: "noop" };
+    let result!: V3Result;
+    this.mvcc.applyAt(index, () => (result = this.keyspace.apply(decodeV3Command(encoded))));
+    return { kind: "v3", result };
   }
 
   /** Whether `id` was removed from the cluster for good. */
@@ -56,16 +82,22 @@ export class ReplicaState implements StateMachine<EntryResult> {
   }
 
   encode(): string {
-    return JSON.stringify({ store: saveStore(this.store), membership: this.membership });
+    return JSON.stringify({ store: saveStore(this.store), membership: this.membership, v3: encodeDump(this.mvcc.dump()) });
   }
 
-  /** Replaces everything with a snapshot's state; live watchers are kept and stay registered. */
-  restore(data: string): void {
-    const parsed = JSON.parse(data) as { store: string; membership: Membership };
+  /**
+   * Replaces everything with the state of a snapshot taken at log index
+   * `index`; live v2 watchers are kept and stay registered. A v3 backend that
+   * has already applied that far (this replica's own snapshot, at start-up)
+   * is newer than the snapshot and stays as it is.
+   */
+  restore(data: string, index: number): void {
+    const parsed = JSON.parse(data) as { store: string; membership: Membership; v3?: EncodedDump };
     const watchers = this.store.hub;
     this.store = loadStore(parsed.store);
     this.store.adoptWatchers(watchers);
     this.membership = parsed.membership;
+    if (parsed.v3 && index > this.mvcc.appliedIndex()) this.mvcc.load(decodeDump(parsed.v3), index);
   }
 }
 

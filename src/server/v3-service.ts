@@ -1,0 +1,107 @@
+/**
+ * The v3 KV API on one member: where a v3 request becomes a local read, a
+ * linearizable read (ReadIndex, rounds shared with v2 quorum reads), a Raft
+ * proposal, or a call forwarded to the leader. Requests are checked first,
+ * as etcd's gRPC layer checks them, so a bad one never reaches the log.
+ */
+import { GrpcCode, V3Error } from "../v3/errors.ts";
+import { encodeV3Entry } from "../v3/command.ts";
+import { checkDelete, checkPut, checkRange, checkTxn, isReadOnlyTxn } from "../v3/validate.ts";
+import type { V3Command } from "../v3/types.ts";
+import type { V3Reply, V3Request, V3Response } from "./api.ts";
+import type { RaftDriver } from "./driver.ts";
+import { forwardToLeader } from "./forward.ts";
+import { memberRemoved, RaftError } from "./raft-error.ts";
+import type { EntryResult, ReplicaState } from "./state.ts";
+
+/** Calls the leader's v3(): the host's RPC to another member. */
+export type LeaderV3 = (leader: string, req: V3Request) => Promise<V3Reply>;
+
+export class V3Service {
+  constructor(
+    private readonly driver: RaftDriver<EntryResult>,
+    private readonly state: ReplicaState,
+    private readonly leaderV3: LeaderV3,
+    private readonly forwardTimeoutMs: number,
+    /** Whether this member knows it was removed from the cluster. */
+    private readonly removed: () => boolean,
+  ) {}
+
+  async call(req: V3Request): Promise<V3Reply> {
+    try {
+      if (this.removed()) throw memberRemoved();
+      check(req);
+      if (req.method === "range") return await this.read(req, req.req.serializable, () => this.state.keyspace.range(req.req));
+      if (req.method === "txn" && isReadOnlyTxn(req.req)) {
+        const txn = req.req;
+        const serializable = [...txn.success, ...txn.failure].every((op) => "range" in op && op.range.serializable);
+        return await this.read(req, serializable, () => this.state.keyspace.readTxn(txn));
+      }
+      if (this.driver.role !== "leader") return await this.forward(req);
+      return await this.write(command(req));
+    } catch (err) {
+      if (err instanceof V3Error) return { ok: false, error: err.body, leader: this.driver.leader };
+      if (err instanceof RaftError) {
+        return { ok: false, error: { code: GrpcCode.Unavailable, message: err.message }, retryable: err.retryable, leader: this.driver.leader };
+      }
+      throw err;
+    }
+  }
+
+  /** A serializable read is served here once this member has caught up; any other on the leader, after ReadIndex. */
+  private async read(req: V3Request, serializable: boolean, serve: () => V3Response): Promise<V3Reply> {
+    if (!(serializable && this.driver.caughtUp())) {
+      if (this.driver.role !== "leader") return this.forward(req);
+      await this.driver.readIndex();
+    }
+    return this.answer(serve());
+  }
+
+  private async write(cmd: V3Command): Promise<V3Reply> {
+    const out = await this.driver.propose(encodeV3Entry(cmd));
+    if (out.kind !== "v3") throw new Error(`a v3 command applied as ${out.kind}`);
+    const result = out.result;
+    if (!result.ok) return { ok: false, error: result.error, leader: this.driver.leader };
+    const response = "put" in result ? result.put : "deleteRange" in result ? result.deleteRange : "txn" in result ? result.txn : result.compact;
+    return this.answer(response);
+  }
+
+  private forward(req: V3Request): Promise<V3Reply> {
+    // A forwarded request that finds no leader here either goes back to the
+    // router (retryable) rather than around the cluster.
+    if (req.forwarded) throw new RaftError("etcdserver: no leader", true);
+    return forwardToLeader(this.driver, (leader) => this.leaderV3(leader, { ...req, forwarded: true }), this.forwardTimeoutMs);
+  }
+
+  private answer(response: V3Response): V3Reply {
+    return { ok: true, response, memberId: this.driver.id, raftTerm: this.driver.raftPosition().term, leader: this.driver.leader };
+  }
+}
+
+function check(req: V3Request): void {
+  switch (req.method) {
+    case "range":
+      return checkRange(req.req);
+    case "put":
+      return checkPut(req.req);
+    case "deleteRange":
+      return checkDelete(req.req);
+    case "txn":
+      return checkTxn(req.req);
+  }
+}
+
+function command(req: V3Request): V3Command {
+  switch (req.method) {
+    case "put":
+      return { op: "put", req: req.req };
+    case "deleteRange":
+      return { op: "deleteRange", req: req.req };
+    case "txn":
+      return { op: "txn", req: req.req };
+    case "compact":
+      return { op: "compact", req: req.req };
+    case "range":
+      throw new Error("a range is not a write");
+  }
+}
