@@ -19,7 +19,7 @@ import { foundingMembers, replicaName } from "../server/members.ts";
 import { raftInternalError } from "../v2/errors.ts";
 import { GrpcCode } from "../v3/errors.ts";
 import { isReadOnlyTxn } from "../v3/validate.ts";
-import { goJSONLine } from "../v2/go-json.ts";
+import { goJSONLine } from "../go/json.ts";
 import type { StoreStats } from "../v2/stats.ts";
 import { systemClock, withTimeout } from "../server/clock.ts";
 import { batchedKeys, MAX_BATCHED_REQUEST_BYTES, type BatchOutcome } from "./keys-batch.ts";

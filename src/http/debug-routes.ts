@@ -11,7 +11,7 @@ import { Hono, type Context } from "hono";
 import { config, type Env } from "../env.ts";
 import { clusterClient } from "./cluster-client.ts";
 import type { ClusterRef } from "./etcd-routes.ts";
-import { goJSON } from "../v2/go-json.ts";
+import { goJSON } from "../go/json.ts";
 import { httpError, json, notFound } from "./go-http.ts";
 
 type C = Context<{ Bindings: Env }>;

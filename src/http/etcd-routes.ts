@@ -11,12 +11,13 @@ import { clusterId } from "../server/identity.ts";
 import type { Member } from "../server/members.ts";
 import { config, type Env } from "../env.ts";
 import { clusterClient, type ClusterApi } from "./cluster-client.ts";
-import { goJSON, goJSONLine } from "../v2/go-json.ts";
+import { goJSON, goJSONLine } from "../go/json.ts";
 import { goTime } from "../v2/time.ts";
-import { httpError, json, methodNotAllowed, plainError, requestURL, TEXT_PLAIN } from "./go-http.ts";
+import { httpError, json, methodNotAllowed, requestURL, TEXT_PLAIN } from "./go-http.ts";
 import { keysRequest, type KeysRequest } from "../v2/request.ts";
 import { handleKeys } from "./keys-routes.ts";
 import { membersWrite } from "./members-routes.ts";
+import { handleV3 } from "./v3-routes.ts";
 
 export const ETCD_SERVER_VERSION = "3.4.23";
 export const ETCD_CLUSTER_VERSION = "3.4.0";
@@ -113,9 +114,14 @@ export function etcdRoutes(clusterOf: (c: C) => ClusterRef): Hono<{ Bindings: En
   r.all("/v2/members", members);
   r.all("/v2/members/*", members);
 
-  // etcd serves its v3 gRPC gateway under /v3; this server has no v3 API, and
-  // answers there as etcd's gateway does for an unknown path.
-  r.all("/v3/*", () => plainError(404, "Not Found"));
+  // etcd's v3 gRPC gateway; /v3beta/ is its older name for the same paths.
+  const v3 = (c: C) => {
+    const { prefix, name } = clusterOf(c);
+    const path = requestURL(c.req.raw).pathname.slice(prefix.length).replace(/^\/v3(beta)?\//, "");
+    return handleV3(c.req.raw, path, name, api(c));
+  };
+  r.all("/v3/*", v3);
+  r.all("/v3beta/*", v3);
 
   r.all("/v2/stats/store", async (c) => only(c, ["GET"]) ?? json(goJSON(await api(c).storeStats())));
 

@@ -6,7 +6,7 @@
  * default --cors is "*").
  */
 import type { MiddlewareHandler } from "hono";
-import { goJSON } from "../v2/go-json.ts";
+import { goJSON } from "../go/json.ts";
 import { cleanPath } from "../v2/path.ts";
 
 export const CORS_HEADERS: Record<string, string> = {

@@ -4,7 +4,7 @@
  */
 import { ErrorCode, raftInternalError, V2Error, v2ErrorStatus } from "../v2/errors.ts";
 import type { KeysReply } from "../server/api.ts";
-import { goJSONLine } from "../v2/go-json.ts";
+import { goJSONLine } from "../go/json.ts";
 import { methodNotAllowed, requestURL, responseWithCORS } from "./go-http.ts";
 import { decodeUTF8, FormError, parseForm, unescape } from "../v2/form.ts";
 import { parseKeysRequest, type KeysMethod, type KeysRequest } from "../v2/request.ts";

@@ -7,8 +7,8 @@
 import type { Member } from "../server/members.ts";
 import type { MemberChange } from "../server/api.ts";
 import type { ClusterApi } from "./cluster-client.ts";
-import { goJSONLine } from "../v2/go-json.ts";
-import { goJSONSyntaxError } from "./go-json-syntax.ts";
+import { goJSONLine } from "../go/json.ts";
+import { goJSONSyntaxError } from "../go/json-syntax.ts";
 import { httpError, json, plainError } from "./go-http.ts";
 
 class RequestError extends Error {

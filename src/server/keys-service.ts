@@ -4,7 +4,7 @@
  * a call forwarded to the leader. The answers are etcd's JSON, ready for the
  * router to send.
  */
-import { goJSONLine } from "../v2/go-json.ts";
+import { goJSONLine } from "../go/json.ts";
 import { keysOperation } from "../v2/operation.ts";
 import { isReadOnly, type KeysRequest } from "../v2/request.ts";
 import { raftInternalError, V2Error, v2ErrorStatus, type V2ErrorBody } from "../v2/errors.ts";

@@ -4,7 +4,7 @@
  * stays open until its reader goes away or falls too far behind (etcd closes
  * a watcher whose 100-event buffer overflows).
  */
-import { goJSONLine } from "./go-json.ts";
+import { goJSONLine } from "../go/json.ts";
 import type { KeysRequest } from "./request.ts";
 import type { Store } from "./store.ts";
 import type { Watcher } from "./watchers.ts";

@@ -11,8 +11,8 @@
  * Encoding writes proto field names, int64 as decimal strings and bytes as
  * base64, and leaves out every field that holds its zero value.
  */
-import { goJSONSyntaxError } from "../http/go-json-syntax.ts";
-import { goJSON } from "../v2/go-json.ts";
+import { goJSONSyntaxError } from "../go/json-syntax.ts";
+import { goJSON } from "../go/json.ts";
 import { GrpcCode, V3Error, type V3ErrorBody } from "./errors.ts";
 import type {
   Bytes,

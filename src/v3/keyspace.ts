@@ -188,7 +188,8 @@ class WriteView {
         // A nested transaction's header carries no revision.
         return { txn: { revision: 0, succeeded: inner.succeeded, responses: this.run(op.txn, inner, leases) } };
       }
-      return { empty: true };
+      // An op with no request set: etcd 3.4 answers the whole transaction so.
+      throw errKeyNotFound();
     });
   }
 

@@ -76,7 +76,7 @@ export type RequestOp =
   | { put: PutRequest }
   | { deleteRange: DeleteRangeRequest }
   | { txn: TxnRequest }
-  /** A RequestOp with no request set: etcd answers it with an empty ResponseOp. */
+  /** A RequestOp with no request set: etcd 3.4 refuses a transaction that runs one ("key not found"). */
   | { empty: true };
 
 export interface TxnRequest {

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { mediaType, parseForm, parseQuery, unescape, type Params } from "../../src/v2/form.ts";
 import { keysOperation } from "../../src/v2/operation.ts";
 import { MAX_KEY_DEPTH, parseKeysRequest, type KeysMethod } from "../../src/v2/request.ts";
-import { goJSON, goJSONLine } from "../../src/v2/go-json.ts";
+import { goJSON, goJSONLine } from "../../src/go/json.ts";
 import { errorOf } from "./helpers.ts";
 
 const FORM = "application/x-www-form-urlencoded";

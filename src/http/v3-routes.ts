@@ -1,0 +1,94 @@
+/**
+ * etcd 3.4's gRPC JSON gateway for the KV service: `POST /v3/kv/{range,put,
+ * deleterange,txn,compaction}` (and the same under `/v3beta/`), the request
+ * message as the JSON body, the response message or `{"error","message",
+ * "code"}` back, with the gateway's headers. Other `/v3/` paths answer as the
+ * gateway answers a path it does not know.
+ */
+import { clusterId } from "../server/identity.ts";
+import type { V3Request, V3Response } from "../server/api.ts";
+import { errRequestTooLarge, V3Error, type V3ErrorBody } from "../v3/errors.ts";
+import * as gateway from "../v3/gateway-json.ts";
+import type { CompactionResponse, DeleteRangeResponse, PutResponse, RangeResponse, TxnResponse } from "../v3/types.ts";
+import type { ClusterApi } from "./cluster-client.ts";
+import { CORS_HEADERS, plainError } from "./go-http.ts";
+import { MAX_REQUEST_BYTES } from "./keys-routes.ts";
+
+interface Method {
+  decode(body: string): V3Request;
+  encode(header: gateway.ResponseHeader, response: V3Response): string;
+}
+
+/** What each path does; the response type follows from the request's. */
+const METHODS: Record<string, Method> = {
+  "kv/range": {
+    decode: (b) => ({ method: "range", req: gateway.decodeRangeRequest(b) }),
+    encode: (h, r) => gateway.encodeRangeResponse(h, r as RangeResponse),
+  },
+  "kv/put": {
+    decode: (b) => ({ method: "put", req: gateway.decodePutRequest(b) }),
+    encode: (h, r) => gateway.encodePutResponse(h, r as PutResponse),
+  },
+  "kv/deleterange": {
+    decode: (b) => ({ method: "deleteRange", req: gateway.decodeDeleteRangeRequest(b) }),
+    encode: (h, r) => gateway.encodeDeleteRangeResponse(h, r as DeleteRangeResponse),
+  },
+  "kv/txn": {
+    decode: (b) => ({ method: "txn", req: gateway.decodeTxnRequest(b) }),
+    encode: (h, r) => gateway.encodeTxnResponse(h, r as TxnResponse),
+  },
+  "kv/compaction": {
+    decode: (b) => ({ method: "compact", req: gateway.decodeCompactionRequest(b) }),
+    encode: (h, r) => gateway.encodeCompactionResponse(h, r as CompactionResponse),
+  },
+};
+
+const JSON_HEADERS = { ...CORS_HEADERS, "Content-Type": "application/json" };
+
+/** Answers a request for `path` (what follows `/v3/` or `/v3beta/`) on the cluster `cluster`. */
+export async function handleV3(request: Request, path: string, cluster: string, api: ClusterApi): Promise<Response> {
+  const method = METHODS[path];
+  if (!method) return withCORS(plainError(404, "Not Found"));
+  if (request.method === "OPTIONS") return new Response(null, { status: 200, headers: CORS_HEADERS });
+  if (request.method !== "POST") return withCORS(plainError(405, "Method Not Allowed"));
+  let req: V3Request;
+  try {
+    req = method.decode(await readBody(request));
+  } catch (err) {
+    if (err instanceof V3Error) return errorResponse(err.body);
+    throw err;
+  }
+  const reply = await api.v3(req);
+  if (!reply.ok) return errorResponse(reply.error);
+  const header = {
+    clusterId: gateway.idToDecimal(clusterId(cluster)),
+    memberId: gateway.idToDecimal(reply.memberId),
+    revision: reply.response.revision,
+    raftTerm: reply.raftTerm,
+  };
+  return new Response(method.encode(header, reply.response), {
+    headers: { ...JSON_HEADERS, "Grpc-Metadata-Content-Type": "application/grpc" },
+  });
+}
+
+/**
+ * The body, refused past etcd's request limit. The limit applies to the JSON
+ * as sent (etcd applies it to the decoded message), so that a log entry,
+ * which carries the bytes in base64 too, stays under a storage row's 2 MB.
+ */
+async function readBody(request: Request): Promise<string> {
+  const declared = Number(request.headers.get("Content-Length") ?? 0);
+  if (declared > MAX_REQUEST_BYTES) throw errRequestTooLarge();
+  const bytes = await request.arrayBuffer();
+  if (bytes.byteLength > MAX_REQUEST_BYTES) throw errRequestTooLarge();
+  return new TextDecoder().decode(bytes);
+}
+
+function errorResponse(error: V3ErrorBody): Response {
+  return new Response(gateway.encodeError(error), { status: gateway.httpStatusFromCode(error.code), headers: JSON_HEADERS });
+}
+
+function withCORS(res: Response): Response {
+  for (const [name, value] of Object.entries(CORS_HEADERS)) res.headers.set(name, value);
+  return res;
+}
