@@ -24,6 +24,8 @@ function holds(c: Compare, kv: KeyValue): boolean {
       return order > 0;
     case "LESS":
       return order < 0;
+    case "UNKNOWN":
+      return true;
   }
 }
 
@@ -40,5 +42,7 @@ function ordering(c: Compare, kv: KeyValue): number {
       return Math.sign(kv.modRevision - c.modRevision);
     case "LEASE":
       return Math.sign(kv.lease - c.lease);
+    case "UNKNOWN":
+      return 0;
   }
 }

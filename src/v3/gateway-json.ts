@@ -61,8 +61,8 @@ function rangeRequest(f: Field): RangeRequest {
     rangeEnd: bytes(f("range_end")),
     limit: int64(f("limit")),
     revision: int64(f("revision")),
-    sortOrder: enumValue(f("sort_order"), SORT_ORDERS, "etcdserverpb.RangeRequest_SortOrder"),
-    sortTarget: enumValue(f("sort_target"), SORT_TARGETS, "etcdserverpb.RangeRequest_SortTarget"),
+    sortOrder: enumValue(f("sort_order"), SORT_ORDERS, "etcdserverpb.RangeRequest_SortOrder", "UNKNOWN"),
+    sortTarget: enumValue(f("sort_target"), SORT_TARGETS, "etcdserverpb.RangeRequest_SortTarget", "KEY"),
     serializable: bool(f("serializable")),
     keysOnly: bool(f("keys_only")),
     countOnly: bool(f("count_only")),
@@ -101,8 +101,8 @@ function compactionRequest(f: Field): CompactionRequest {
 }
 
 function compare(f: Field): Compare {
-  const result = enumValue(f("result"), COMPARE_RESULTS, "etcdserverpb.Compare_CompareResult");
-  const target = enumValue(f("target"), COMPARE_TARGETS, "etcdserverpb.Compare_CompareTarget");
+  const result = enumValue(f("result"), COMPARE_RESULTS, "etcdserverpb.Compare_CompareResult", "UNKNOWN");
+  const target = enumValue(f("target"), COMPARE_TARGETS, "etcdserverpb.Compare_CompareTarget", "UNKNOWN");
   const key = bytes(f("key"));
   oneofName(f, "target_union", "etcdserverpb.isCompare_TargetUnion");
   const rangeEnd = bytes(f("range_end"));
@@ -222,10 +222,11 @@ function integer(node: Json, goType: string, min: bigint, max: bigint): number {
 
 /**
  * An enum: by name, matched against the raw text between the quotes, or by
- * number. etcd accepts numbers with no name, then ignores them or (for a sort
- * target) panics; we take the enum's default instead.
+ * number. etcd accepts a number with no name: it becomes `unnamed` (see
+ * types.ts for what etcd then does; for a sort target etcd panics, and we
+ * sort by key instead).
  */
-function enumValue<T extends string>(node: Json | undefined, names: readonly T[], goType: string): T {
+function enumValue<T extends string>(node: Json | undefined, names: readonly T[], goType: string, unnamed: T): T {
   if (node === undefined) return names[0];
   if (typeof node === "string" && node.startsWith('"')) {
     const name = node.slice(1, -1);
@@ -233,7 +234,7 @@ function enumValue<T extends string>(node: Json | undefined, names: readonly T[]
     // Go's %q; JSON.stringify quotes alike for anything that can occur here.
     throw invalid(`unknown value ${JSON.stringify(name)} for enum ${goType}`);
   }
-  return names[integer(node, goType, -(2n ** 31n), 2n ** 31n - 1n)] ?? names[0];
+  return names[integer(node, goType, -(2n ** 31n), 2n ** 31n - 1n)] ?? unnamed;
 }
 
 const SORT_ORDERS: readonly SortOrder[] = ["NONE", "ASCEND", "DESCEND"];

@@ -129,7 +129,7 @@ class WriteView {
     );
     // Keys come in ascending order: sorting by anything else ascends unless told otherwise.
     const order = r.sortOrder === "NONE" && r.sortTarget !== "KEY" ? "ASCEND" : r.sortOrder;
-    if (order !== "NONE") kvs = sortKVs(kvs, r.sortTarget, order === "DESCEND");
+    if (order === "ASCEND" || order === "DESCEND") kvs = sortKVs(kvs, r.sortTarget, order === "DESCEND");
     let more = false;
     if (r.limit > 0 && kvs.length > r.limit) {
       kvs = kvs.slice(0, r.limit);

@@ -19,7 +19,12 @@ export interface KeyValue {
   lease: number;
 }
 
-export type SortOrder = "NONE" | "ASCEND" | "DESCEND";
+/**
+ * Enums as etcd's names. "UNKNOWN" stands for a number with no name, which
+ * etcd accepts: it sorts nothing by an unknown order, decides a compare with
+ * an unknown result as true and one with an unknown target as equal.
+ */
+export type SortOrder = "NONE" | "ASCEND" | "DESCEND" | "UNKNOWN";
 export type SortTarget = "KEY" | "VERSION" | "CREATE" | "MOD" | "VALUE";
 
 export interface RangeRequest {
@@ -55,8 +60,8 @@ export interface DeleteRangeRequest {
   prevKv: boolean;
 }
 
-export type CompareTarget = "VERSION" | "CREATE" | "MOD" | "VALUE" | "LEASE";
-export type CompareResult = "EQUAL" | "GREATER" | "LESS" | "NOT_EQUAL";
+export type CompareTarget = "VERSION" | "CREATE" | "MOD" | "VALUE" | "LEASE" | "UNKNOWN";
+export type CompareResult = "EQUAL" | "GREATER" | "LESS" | "NOT_EQUAL" | "UNKNOWN";
 
 export interface Compare {
   key: Bytes;

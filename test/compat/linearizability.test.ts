@@ -1,6 +1,8 @@
 // Linearizability of our running server under faults: ~6 concurrent clients
 // do set, quorum get and compare-and-swap on 3 keys of a fresh named cluster
-// of the local server (`npm start`, which turns DEBUG_FAULTS on), while a
+// of the local server (`npm start`, which turns DEBUG_FAULTS on), once over
+// the v2 keys API and once over the v3 KV API (put, linearizable range, txn
+// comparing the value then putting), while a
 // nemesis crashes the leader, crashes a follower, cuts one member off, cuts
 // the leader off into a minority, and heals, in a loop. The history is then
 // checked with the Raft work's checker (test/server/linearizability.ts) against
@@ -13,8 +15,8 @@
 // any output accepted), so it can take effect at any point after its call, or
 // never. A read without an answer has no effect and is left out.
 //
-// The cluster is its own (compat-lin-<random>), so the faults disturb no
-// other test. COMPAT_LIN_MS sets the workload's duration (default 25000).
+// Each run has its own cluster (compat-lin-<random>), so the faults disturb
+// no other test. COMPAT_LIN_MS sets each workload's duration (default 25000).
 import { describe, expect, inject, it } from "vitest";
 import { checkLinearizability } from "../server/linearizability.ts";
 import { kvModel, type KvInput, type KvOperation, type KvOutput } from "../server/sim/kv.ts";
@@ -22,8 +24,6 @@ import { configuredMembers } from "./harness/clusters";
 import { send, type RawResponse } from "./harness/http";
 
 const ORIGIN = inject("compatOursUrl");
-const CLUSTER = `compat-lin-${Math.random().toString(36).slice(2, 8)}`;
-const ROOT = `/clusters/${CLUSTER}`;
 const KEYS = ["k0", "k1", "k2"].map((k) => `/lin/${k}`);
 const CLIENTS = 6;
 const RUN_MS = Number(process.env.COMPAT_LIN_MS ?? 25_000);
@@ -34,10 +34,11 @@ const now = () => performance.now();
 const form = (fields: Record<string, string>) => Object.entries(fields).map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join("&");
 
 type Outcome = { definite: KvOutput } | { indeterminate: string };
+type Perform = (root: string, input: KvInput) => Promise<Outcome>;
 
-/** Sends one operation and classifies the answer. */
-async function perform(input: KvInput): Promise<Outcome> {
-  const path = `${ROOT}/v2/keys${input.key}`;
+/** Sends one operation over the v2 keys API and classifies the answer. */
+async function performV2(root: string, input: KvInput): Promise<Outcome> {
+  const path = `${root}/v2/keys${input.key}`;
   let res: RawResponse;
   try {
     if (input.kind === "read") {
@@ -79,6 +80,29 @@ async function perform(input: KvInput): Promise<Outcome> {
   return { indeterminate: `HTTP ${res.status}${code === undefined ? "" : ` errorCode ${code}`}` };
 }
 
+/** Sends one operation over the v3 KV API (a CAS is a txn comparing the value) and classifies the answer. */
+async function performV3(root: string, input: KvInput): Promise<Outcome> {
+  const key = btoa(input.key);
+  const put = (value: string) => ({ key, value: btoa(value) });
+  let res: RawResponse;
+  try {
+    const [path, body] =
+      input.kind === "read"
+        ? ["kv/range", { key }]
+        : input.kind === "put"
+          ? ["kv/put", put(input.value)]
+          : ["kv/txn", { compare: [{ key, target: "VALUE", result: "EQUAL", value: btoa(input.expected ?? "") }], success: [{ request_put: put(input.value) }] }];
+    res = await send(ORIGIN, { method: "POST", path: `${root}/v3/${path}`, body: JSON.stringify(body), contentType: "application/json" }, REQUEST_TIMEOUT_MS);
+  } catch (e) {
+    return { indeterminate: /timeout/.test(String(e)) ? "timeout" : "connection error" };
+  }
+  if (res.status !== 200) return { indeterminate: `HTTP ${res.status} ${res.body.slice(0, 80)}` };
+  const answer = JSON.parse(res.body) as { kvs?: { value?: string }[]; succeeded?: boolean };
+  if (input.kind === "read") return { definite: { kind: "read", value: answer.kvs ? atob(answer.kvs[0].value ?? "") : null } };
+  if (input.kind === "put") return { definite: { kind: "put" } };
+  return { definite: { kind: "cas", ok: answer.succeeded === true } };
+}
+
 interface Tally {
   ok: number;
   /** Reads without an answer: no effect, left out of the history. */
@@ -88,7 +112,7 @@ interface Tally {
   reasons: Map<string, number>;
 }
 
-async function client(id: number, deadline: number, history: KvOperation[], tally: Tally): Promise<void> {
+async function client(perform: (input: KvInput) => Promise<Outcome>, id: number, deadline: number, history: KvOperation[], tally: Tally): Promise<void> {
   const lastSeen = new Map<string, string>();
   let seq = 0;
   while (now() < deadline) {
@@ -130,18 +154,18 @@ interface Faults {
   log: string[];
 }
 
-async function debugPost(path: string, body?: unknown): Promise<RawResponse> {
+async function debugPost(root: string, path: string, body?: unknown): Promise<RawResponse> {
   return send(
     ORIGIN,
-    body === undefined ? { method: "POST", path: `${ROOT}/_debug${path}` } : { method: "POST", path: `${ROOT}/_debug${path}`, body: JSON.stringify(body), contentType: "application/json" },
+    body === undefined ? { method: "POST", path: `${root}/_debug${path}` } : { method: "POST", path: `${root}/_debug${path}`, body: JSON.stringify(body), contentType: "application/json" },
     15_000,
   );
 }
 
-async function leaderId(): Promise<string | undefined> {
+async function leaderOf(root: string): Promise<string | undefined> {
   for (let i = 0; i < 10; i++) {
     try {
-      const r = await send(ORIGIN, { method: "GET", path: `${ROOT}/v2/members/leader` }, 8_000);
+      const r = await send(ORIGIN, { method: "GET", path: `${root}/v2/members/leader` }, 8_000);
       if (r.status === 200) return (JSON.parse(r.body) as { id: string }).id;
     } catch {
       // retry
@@ -151,11 +175,12 @@ async function leaderId(): Promise<string | undefined> {
   return undefined;
 }
 
-async function nemesis(deadline: number, ids: string[], faults: Faults): Promise<void> {
+async function nemesis(root: string, deadline: number, ids: string[], faults: Faults): Promise<void> {
   const t0 = now();
+  const leaderId = () => leaderOf(root);
   const act = async (what: string, path: string, body: unknown, count: keyof Pick<Faults, "crashes" | "partitions" | "heals">) => {
     try {
-      const r = await debugPost(path, body);
+      const r = await debugPost(root, path, body);
       if (r.status === 200) {
         faults[count]++;
         faults.log.push(`${((now() - t0) / 1000).toFixed(1)}s ${what}`);
@@ -212,20 +237,28 @@ function show(op: KvOperation, t0: number): string {
   return `  client ${op.client} [${t(op.call)} .. ${t(op.return)}] ${op.input.key} ${inp} => ${JSON.stringify(op.output)}`;
 }
 
+const APIS: [string, Perform][] = [
+  ["v2 (set, quorum get, CAS)", performV2],
+  ["v3 (put, linearizable range, txn CAS)", performV3],
+];
+
 describe.skipIf(inject("compatOursKind") !== "worker")("linearizability under faults", () => {
-  it(
-    "set, quorum get and CAS from 6 clients stay linearizable through crashes and partitions",
-    async () => {
-      const ids = configuredMembers(CLUSTER).map((m) => m.id);
+  it.each(APIS)(
+    "%s from 6 clients stays linearizable through crashes and partitions",
+    async (_api, performOn) => {
+      const cluster = `compat-lin-${Math.random().toString(36).slice(2, 8)}`;
+      const ROOT = `/clusters/${cluster}`;
+      const perform = (input: KvInput) => performOn(ROOT, input);
+      const ids = configuredMembers(cluster).map((m) => m.id);
       // The first request creates the cluster; wait for its first leader.
-      expect(await leaderId(), "the new cluster elects a leader").toBeDefined();
+      expect(await leaderOf(ROOT), "the new cluster elects a leader").toBeDefined();
 
       const history: KvOperation[] = [];
       const tally: Tally = { ok: 0, failed: 0, indeterminate: 0, reasons: new Map() };
       const faults: Faults = { crashes: 0, partitions: 0, heals: 0, errors: [], log: [] };
       const t0 = now();
       const deadline = t0 + RUN_MS;
-      await Promise.all([...Array.from({ length: CLIENTS }, (_, i) => client(i, deadline, history, tally)), nemesis(deadline, ids, faults)]);
+      await Promise.all([...Array.from({ length: CLIENTS }, (_, i) => client(perform, i, deadline, history, tally)), nemesis(ROOT, deadline, ids, faults)]);
       // After healing, one more quorum read of every key joins the history.
       await pause(1_000);
       for (const key of KEYS) {

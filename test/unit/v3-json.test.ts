@@ -183,8 +183,11 @@ describe("decoding requests", () => {
       sortOrder: "ASCEND",
       sortTarget: "CREATE",
     });
-    // etcd takes numbers without a name too (and ignores them, or panics on a sort target): we use the default.
-    expect(decodeRangeRequest('{"sort_order":7,"sort_target":-1}')).toMatchObject({ sortOrder: "NONE", sortTarget: "KEY" });
+    // etcd takes numbers without a name too: an order it does not sort by, a
+    // compare it decides as true or equal (see types.ts); a sort target it
+    // panics on, which we read as KEY.
+    expect(decodeRangeRequest('{"sort_order":7,"sort_target":-1}')).toMatchObject({ sortOrder: "UNKNOWN", sortTarget: "KEY" });
+    expect(decodeTxnRequest('{"compare":[{"key":"YQ==","target":9,"result":9}]}').compare[0]).toMatchObject({ target: "UNKNOWN", result: "UNKNOWN" });
   });
 
   it("decodes every PutRequest field, by either name", () => {
