@@ -12,6 +12,7 @@ import type {
   MemberChange,
   ReplicaStatus,
   ReplicaStub,
+  V3MemberStatus,
   V3Reply,
   V3Request,
 } from "../server/api.ts";
@@ -28,6 +29,7 @@ import { batchedKeys, MAX_BATCHED_REQUEST_BYTES, type BatchOutcome } from "./key
 export interface ClusterApi {
   keys(req: KeysRequest): Promise<KeysReply>;
   v3(req: V3Request): Promise<V3Reply>;
+  v3Status(withHash: boolean): Promise<V3MemberStatus>;
   cancelWatch(watch: { member: string; id: number }): Promise<void>;
   status(): Promise<ReplicaStatus>;
   storeStats(): Promise<StoreStats>;
@@ -168,6 +170,11 @@ export function clusterClient(
       const reply = await attempt((r) => r.v3(req), (a) => !a.ok && a.retryable === true, unknownV3Outcome, isChange);
       learn(reply.leader);
       return reply;
+    },
+    async v3Status(withHash) {
+      const s = await call((r) => r.v3Status(withHash));
+      learn(s.leader);
+      return s;
     },
     cancelWatch: (watch) => stub(watch.member).cancelWatch(watch.id),
     async status() {

@@ -18,9 +18,8 @@ import { keysRequest, type KeysRequest } from "../v2/request.ts";
 import { handleKeys } from "./keys-routes.ts";
 import { membersWrite } from "./members-routes.ts";
 import { handleV3 } from "./v3-routes.ts";
+import { ETCD_CLUSTER_VERSION, ETCD_SERVER_VERSION } from "../server/version.ts";
 
-export const ETCD_SERVER_VERSION = "3.4.23";
-export const ETCD_CLUSTER_VERSION = "3.4.0";
 
 /** Which cluster a request is for, and the path prefix its URLs carry. */
 export interface ClusterRef {
@@ -118,7 +117,7 @@ export function etcdRoutes(clusterOf: (c: C) => ClusterRef): Hono<{ Bindings: En
   const v3 = (c: C) => {
     const { prefix, name } = clusterOf(c);
     const path = requestURL(c.req.raw).pathname.slice(prefix.length).replace(/^\/v3(beta)?\//, "");
-    return handleV3(c.req.raw, path, name, api(c));
+    return handleV3(c.req.raw, path, name, api(c), clientURL(c));
   };
   r.all("/v3/*", v3);
   r.all("/v3beta/*", v3);

@@ -7,7 +7,9 @@
  */
 import { clusterId } from "../server/identity.ts";
 import type { V3Request, V3Response } from "../server/api.ts";
-import { errRequestTooLarge, V3Error, type V3ErrorBody } from "../v3/errors.ts";
+import { errRequestTooLarge, GrpcCode, V3Error, type V3ErrorBody } from "../v3/errors.ts";
+import { goJSONSyntaxError } from "../go/json-syntax.ts";
+import { CLUSTER_PATHS } from "./v3-cluster-routes.ts";
 import * as gateway from "../v3/gateway-json.ts";
 import type { CompactionResponse, DeleteRangeResponse, PutResponse, RangeResponse, TxnResponse } from "../v3/types.ts";
 import type { ClusterApi } from "./cluster-client.ts";
@@ -46,14 +48,17 @@ const METHODS: Record<string, Method> = {
 const JSON_HEADERS = { ...CORS_HEADERS, "Content-Type": "application/json" };
 
 /** Answers a request for `path` (what follows `/v3/` or `/v3beta/`) on the cluster `cluster`. */
-export async function handleV3(request: Request, path: string, cluster: string, api: ClusterApi): Promise<Response> {
+export async function handleV3(request: Request, path: string, cluster: string, api: ClusterApi, clientURL: string): Promise<Response> {
   const method = METHODS[path];
-  if (!method) return withCORS(plainError(404, "Not Found"));
+  const other = CLUSTER_PATHS[path];
+  if (!method && !other) return withCORS(plainError(404, "Not Found"));
   if (request.method === "OPTIONS") return new Response(null, { status: 200, headers: CORS_HEADERS });
   if (request.method !== "POST") return withCORS(plainError(405, "Method Not Allowed"));
   let req: V3Request;
   try {
-    req = method.decode(await readBody(request));
+    const body = await readBody(request);
+    if (other) return success(await other(parseObject(body), api, cluster, clientURL));
+    req = method.decode(body);
   } catch (err) {
     if (err instanceof V3Error) return errorResponse(err.body);
     throw err;
@@ -66,9 +71,26 @@ export async function handleV3(request: Request, path: string, cluster: string, 
     revision: reply.response.revision,
     raftTerm: reply.raftTerm,
   };
-  return new Response(method.encode(header, reply.response), {
-    headers: { ...JSON_HEADERS, "Grpc-Metadata-Content-Type": "application/grpc" },
-  });
+  return success(method.encode(header, reply.response));
+}
+
+function success(body: string): Response {
+  return new Response(body, { headers: { ...JSON_HEADERS, "Grpc-Metadata-Content-Type": "application/grpc" } });
+}
+
+/** A cluster or maintenance request's body: a JSON object (empty for no body), or etcd's decoding error. */
+function parseObject(body: string): Record<string, unknown> {
+  if (body.trim() === "") return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    throw new V3Error(GrpcCode.InvalidArgument, goJSONSyntaxError(body));
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new V3Error(GrpcCode.InvalidArgument, "json: cannot unmarshal value into Go value of type map[string]json.RawMessage");
+  }
+  return value as Record<string, unknown>;
 }
 
 /**

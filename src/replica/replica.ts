@@ -25,6 +25,7 @@ import type {
   ReplicaStatus,
   ReplicaStub,
   StepAnswer,
+  V3MemberStatus,
   V3Reply,
   V3Request,
 } from "../server/api.ts";
@@ -208,6 +209,10 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
 
   v3(req: V3Request): Promise<V3Reply> {
     return this.v3Service.call(req);
+  }
+
+  v3Status(withHash: boolean): V3MemberStatus {
+    return this.v3Service.status(this.ctx.storage.sql.databaseSize, withHash);
   }
 
   cancelWatch(id: number): void {

@@ -71,6 +71,20 @@ export type V3Reply =
   | { ok: true; response: V3Response; memberId: string; raftTerm: number; leader: string }
   | { ok: false; error: V3ErrorBody; retryable?: boolean; leader: string };
 
+/** What maintenance/status and maintenance/hash report about one member. */
+export interface V3MemberStatus {
+  memberId: string;
+  leader: string;
+  raftIndex: number;
+  raftTerm: number;
+  raftAppliedIndex: number;
+  /** The keyspace's current revision. */
+  revision: number;
+  dbSize: number;
+  /** The keyspace's hash at `revision` (see src/v3/hash.ts); only when asked for. */
+  hash?: number;
+}
+
 export type ReplicaRole = "StateLeader" | "StateFollower" | "StateCandidate" | "StatePreCandidate";
 
 export interface ReplicaStatus {
@@ -113,6 +127,7 @@ export interface ReplicaApi {
   keys(req: KeysRequest): Promise<KeysReply>;
   keysBatch(reqs: KeysRequest[]): Promise<BatchedKeysReply[]>;
   v3(req: V3Request): Promise<V3Reply>;
+  v3Status(withHash: boolean): V3MemberStatus | Promise<V3MemberStatus>;
   /**
    * Raft messages from a peer; answers with the messages produced for that
    * peer, or tells a sender that was removed from the cluster so (as etcd's

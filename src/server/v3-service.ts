@@ -8,7 +8,8 @@ import { GrpcCode, V3Error } from "../v3/errors.ts";
 import { encodeV3Entry } from "../v3/command.ts";
 import { checkDelete, checkPut, checkRange, checkTxn, isReadOnlyTxn } from "../v3/validate.ts";
 import type { V3Command } from "../v3/types.ts";
-import type { V3Reply, V3Request, V3Response } from "./api.ts";
+import { hashVersions } from "../v3/hash.ts";
+import type { V3MemberStatus, V3Reply, V3Request, V3Response } from "./api.ts";
 import type { RaftDriver } from "./driver.ts";
 import { forwardToLeader } from "./forward.ts";
 import { memberRemoved, RaftError } from "./raft-error.ts";
@@ -46,6 +47,22 @@ export class V3Service {
       }
       throw err;
     }
+  }
+
+  /** This member's figures for maintenance/status (and the keyspace's hash for maintenance/hash). */
+  status(dbSize: number, withHash: boolean): V3MemberStatus {
+    const revision = this.state.keyspace.revision();
+    const status: V3MemberStatus = {
+      memberId: this.driver.id,
+      leader: this.driver.leader,
+      raftIndex: this.driver.raftPosition().index,
+      raftTerm: this.driver.raftPosition().term,
+      raftAppliedIndex: this.driver.applied,
+      revision,
+      dbSize,
+    };
+    if (withHash) status.hash = hashVersions(this.state.mvcc.dump().versions, revision);
+    return status;
   }
 
   /** A serializable read is served here once this member has caught up; any other on the leader, after ReadIndex. */

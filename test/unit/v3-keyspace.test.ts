@@ -253,3 +253,14 @@ describe("encodings", () => {
     expect(copy.appliedIndex()).toBe(7);
   });
 });
+
+describe("the keyspace hash", () => {
+  it("is equal for equal versions, differs for any other version, and ignores versions after the revision", async () => {
+    const { hashVersions } = await import("../../src/v3/hash.ts");
+    const a = [kv("k", "v", 2, 2, 1), kv("k", "w", 2, 3, 2)];
+    expect(hashVersions(a, 3)).toBe(hashVersions(a.map((x) => ({ ...x })), 3));
+    expect(hashVersions(a, 3)).not.toBe(hashVersions([a[0], { ...a[1], value: "x" }], 3));
+    expect(hashVersions(a, 2)).toBe(hashVersions([a[0]], 2));
+    expect(hashVersions([], 5)).toBe(0);
+  });
+});

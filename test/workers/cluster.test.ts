@@ -1,6 +1,6 @@
 /** /version, /health, /v2/machines, /v2/members, /v2/stats/self and /v2/stats/leader inside workerd. */
 import { describe, expect, it } from "vitest";
-import { ETCD_CLUSTER_VERSION, ETCD_SERVER_VERSION } from "../../src/http/etcd-routes.ts";
+import { ETCD_CLUSTER_VERSION, ETCD_SERVER_VERSION } from "../../src/server/version.ts";
 import { foundingMembers } from "../../src/server/members.ts";
 import { CID, CORS, call, headersOf } from "./helpers.ts";
 

@@ -120,6 +120,11 @@ describe("the v3 keyspace across replicas", () => {
       `${lagger} has caught up to revision ${want.revision}`,
     );
     expect(got).toEqual(want);
+    // maintenance/hash: every member's hash of the keyspace at the same revision is the same.
+    const statuses = await Promise.all(ids.map((id) => bounded(replica(cluster, id).v3Status(true), 5000, `v3Status of ${id}`)));
+    expect(statuses.map((s) => s.revision)).toEqual(ids.map(() => want.revision));
+    expect(new Set(statuses.map((s) => s.hash)).size).toBe(1);
+    expect(statuses[0].hash).not.toBe(0);
     const read = await ok(v3(cluster, lagger, { method: "range", req: rangeOf("s/", { rangeEnd: "s0", serializable: true, countOnly: true }) }));
     expect(read.count).toBe(7);
   }, 60_000);
