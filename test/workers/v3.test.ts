@@ -12,6 +12,7 @@ import type { ReplicaState } from "../../src/server/state.ts";
 import type { MvccDump } from "../../src/v3/backend.ts";
 import type { KeyValue, RangeRequest } from "../../src/v3/types.ts";
 import { agreedLeader, bounded, debug, founders, replica, SNAPSHOT_EVERY, waitUntil } from "./cluster-helpers.ts";
+import { call } from "./helpers.ts";
 
 const rangeOf = (key: string, extra: Partial<RangeRequest> = {}): RangeRequest => ({
   key,
@@ -128,4 +129,21 @@ describe("the v3 keyspace across replicas", () => {
     const read = await ok(v3(cluster, lagger, { method: "range", req: rangeOf("s/", { rangeEnd: "s0", serializable: true, countOnly: true }) }));
     expect(read.count).toBe(7);
   }, 60_000);
+});
+
+describe("the v3 gateway's request limit", () => {
+  it("refuses a body over 1.5 MiB with etcd's error, and stores nothing", async () => {
+    const value = btoa("x".repeat(1_200_000)); // 1.6 MB of base64
+    const body = JSON.stringify({ key: btoa("big"), value });
+    const res = await call("/v3/kv/put", { method: "POST", body });
+    expect(res.status).toBe(400);
+    expect(await res.text()).toBe('{"error":"etcdserver: request is too large","message":"etcdserver: request is too large","code":3}');
+    const read = await call("/v3/kv/range", { method: "POST", body: JSON.stringify({ key: btoa("big") }) });
+    expect(await read.json()).not.toHaveProperty("kvs");
+    // Just under the limit is stored whole.
+    const fits = btoa("y".repeat(1_100_000));
+    expect((await call("/v3/kv/put", { method: "POST", body: JSON.stringify({ key: btoa("big"), value: fits }) })).status).toBe(200);
+    const got = (await (await call("/v3/kv/range", { method: "POST", body: JSON.stringify({ key: btoa("big") }) })).json()) as { kvs: { value: string }[] };
+    expect(got.kvs[0].value).toBe(fits);
+  });
 });
