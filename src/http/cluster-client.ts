@@ -166,8 +166,7 @@ export function clusterClient(
       return reply;
     },
     async v3(req) {
-      const isChange = req.method !== "range" && !(req.method === "txn" && isReadOnlyTxn(req.req));
-      const reply = await attempt((r) => r.v3(req), (a) => !a.ok && a.retryable === true, unknownV3Outcome, isChange);
+      const reply = await attempt((r) => r.v3(req), (a) => !a.ok && a.retryable === true, unknownV3Outcome, isV3Change(req));
       learn(reply.leader);
       return reply;
     },
@@ -211,6 +210,12 @@ function changeTimedOut(reason: string): string {
 /** etcd's error 300 for a request whose outcome is unknown. */
 function unknownKeysOutcome(cause: string): KeysReply {
   return { status: 500, body: goJSONLine(raftInternalError(cause)), etcdIndex: 0, raft: null, leader: "" };
+}
+
+/** Whether a v3 request may change something, so that it is never sent twice. */
+function isV3Change(req: V3Request): boolean {
+  if (req.method === "txn") return !isReadOnlyTxn(req.req);
+  return ["put", "deleteRange", "compact", "leaseGrant", "leaseRevoke"].includes(req.method);
 }
 
 /** etcd's answer to a v3 request whose outcome is unknown (gRPC Unavailable). */

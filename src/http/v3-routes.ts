@@ -6,12 +6,25 @@
  * gateway answers a path it does not know.
  */
 import { clusterId } from "../server/identity.ts";
-import type { V3Request, V3Response } from "../server/api.ts";
+import type { V3Reply, V3Request, V3Response } from "../server/api.ts";
+import { goJSON } from "../go/json.ts";
+import * as lease from "../v3/gateway-lease.ts";
 import { errRequestTooLarge, GrpcCode, V3Error, type V3ErrorBody } from "../v3/errors.ts";
 import { goJSONSyntaxError } from "../go/json-syntax.ts";
 import { CLUSTER_PATHS } from "./v3-cluster-routes.ts";
 import * as gateway from "../v3/gateway-json.ts";
-import type { CompactionResponse, DeleteRangeResponse, PutResponse, RangeResponse, TxnResponse } from "../v3/types.ts";
+import type {
+  CompactionResponse,
+  DeleteRangeResponse,
+  LeaseGrantResponse,
+  LeaseKeepAliveResponse,
+  LeaseLeasesResponse,
+  LeaseRevokeResponse,
+  LeaseTimeToLiveResponse,
+  PutResponse,
+  RangeResponse,
+  TxnResponse,
+} from "../v3/types.ts";
 import type { ClusterApi } from "./cluster-client.ts";
 import { CORS_HEADERS, plainError } from "./go-http.ts";
 import { MAX_REQUEST_BYTES } from "./keys-routes.ts";
@@ -43,7 +56,27 @@ const METHODS: Record<string, Method> = {
     decode: (b) => ({ method: "compact", req: gateway.decodeCompactionRequest(b) }),
     encode: (h, r) => gateway.encodeCompactionResponse(h, r as CompactionResponse),
   },
+  "lease/grant": {
+    decode: (b) => ({ method: "leaseGrant", req: lease.decodeLeaseGrantRequest(b) }),
+    encode: (h, r) => lease.encodeLeaseGrantResponse(h, r as LeaseGrantResponse),
+  },
+  "lease/revoke": {
+    decode: (b) => ({ method: "leaseRevoke", req: lease.decodeLeaseRevokeRequest(b) }),
+    encode: (h, r) => lease.encodeLeaseRevokeResponse(h, r as LeaseRevokeResponse),
+  },
+  "lease/timetolive": {
+    decode: (b) => ({ method: "leaseTimeToLive", req: lease.decodeLeaseTimeToLiveRequest(b) }),
+    encode: (h, r) => lease.encodeLeaseTimeToLiveResponse(h, r as LeaseTimeToLiveResponse),
+  },
+  "lease/leases": {
+    decode: (b) => ({ method: "leaseLeases", req: lease.decodeLeaseLeasesRequest(b) }),
+    encode: (h, r) => lease.encodeLeaseLeasesResponse(h, r as LeaseLeasesResponse),
+  },
 };
+// etcd 3.4 still answers the lease calls at their first paths too.
+METHODS["kv/lease/revoke"] = METHODS["lease/revoke"];
+METHODS["kv/lease/timetolive"] = METHODS["lease/timetolive"];
+METHODS["kv/lease/leases"] = METHODS["lease/leases"];
 
 const JSON_HEADERS = { ...CORS_HEADERS, "Content-Type": "application/json" };
 
@@ -51,9 +84,11 @@ const JSON_HEADERS = { ...CORS_HEADERS, "Content-Type": "application/json" };
 export async function handleV3(request: Request, path: string, cluster: string, api: ClusterApi, clientURL: string): Promise<Response> {
   const method = METHODS[path];
   const other = CLUSTER_PATHS[path];
-  if (!method && !other) return withCORS(plainError(404, "Not Found"));
+  const stream = path === "lease/keepalive";
+  if (!method && !other && !stream) return withCORS(plainError(404, "Not Found"));
   if (request.method === "OPTIONS") return new Response(null, { status: 200, headers: CORS_HEADERS });
   if (request.method !== "POST") return withCORS(plainError(405, "Method Not Allowed"));
+  if (stream) return keepAliveStream(request, cluster, api);
   let req: V3Request;
   try {
     const body = await readBody(request);
@@ -65,14 +100,65 @@ export async function handleV3(request: Request, path: string, cluster: string, 
   }
   const reply = await api.v3(req);
   if (!reply.ok) return errorResponse(reply.error);
-  const header = {
+  return success(method.encode(headerOf(cluster, reply), reply.response));
+}
+
+function headerOf(cluster: string, reply: Extract<V3Reply, { ok: true }>): gateway.ResponseHeader {
+  return {
     clusterId: gateway.idToDecimal(clusterId(cluster)),
     memberId: gateway.idToDecimal(reply.memberId),
     revision: reply.response.revision,
     raftTerm: reply.raftTerm,
   };
-  return success(method.encode(header, reply.response));
 }
+
+/**
+ * LeaseKeepAlive over the gateway: the request body is a sequence of
+ * `{"ID":...}` messages; each is answered, as it arrives, with one line
+ * `{"result":{...}}`; the answer ends when the body does. An error ends the
+ * stream with grpc-gateway's in-stream error object.
+ */
+function keepAliveStream(request: Request, cluster: string, api: ClusterApi): Response {
+  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+  const writer = writable.getWriter();
+  const encoder = new TextEncoder();
+  const answer = async (message: string): Promise<boolean> => {
+    let reply: V3Reply;
+    try {
+      reply = await api.v3({ method: "leaseKeepAlive", req: lease.decodeLeaseKeepAliveRequest(message) });
+    } catch (err) {
+      if (!(err instanceof V3Error)) throw err;
+      reply = { ok: false, error: err.body, leader: "" };
+    }
+    if (!reply.ok) {
+      const { code, message: text } = reply.error;
+      const status = gateway.httpStatusFromCode(code);
+      await writer.write(encoder.encode(`${goJSON({ error: { grpc_code: code, http_code: status, message: text, http_status: STATUS_TEXT[status] ?? "" } })}\n`));
+      return false;
+    }
+    await writer.write(encoder.encode(`{"result":${lease.encodeLeaseKeepAliveResponse(headerOf(cluster, reply), reply.response as LeaseKeepAliveResponse)}}\n`));
+    return true;
+  };
+  const run = async () => {
+    let pending = "";
+    const decoder = new TextDecoder();
+    const reader = request.body?.getReader();
+    for (;;) {
+      const chunk = reader ? await reader.read() : { done: true as const, value: undefined };
+      pending += chunk.done ? decoder.decode() : decoder.decode(chunk.value, { stream: true });
+      const lines = pending.split("\n");
+      pending = chunk.done ? "" : lines.pop()!;
+      for (const line of lines) if (line.trim() !== "" && !(await answer(line))) return;
+      if (chunk.done) return;
+    }
+  };
+  run()
+    .catch((err: unknown) => console.error("lease keepalive stream", err))
+    .finally(() => writer.close().catch(() => {}));
+  return new Response(readable, { headers: { ...JSON_HEADERS, "Grpc-Metadata-Content-Type": "application/grpc" } });
+}
+
+const STATUS_TEXT: Record<number, string> = { 400: "Bad Request", 404: "Not Found", 412: "Precondition Failed", 500: "Internal Server Error", 503: "Service Unavailable" };
 
 function success(body: string): Response {
   return new Response(body, { headers: { ...JSON_HEADERS, "Grpc-Metadata-Content-Type": "application/grpc" } });

@@ -6,7 +6,7 @@
  * as etcd orders keys. Nothing of the keyspace is held in memory.
  */
 import type { DurableMvccBackend, MvccDump, Span } from "../v3/backend.ts";
-import type { KeyValue } from "../v3/types.ts";
+import type { KeyValue, Lease } from "../v3/types.ts";
 
 interface Row extends Record<string, SqlStorageValue> {
   key: ArrayBuffer;
@@ -31,6 +31,9 @@ export class SqliteMvccBackend implements DurableMvccBackend {
       key BLOB NOT NULL, mod INTEGER NOT NULL, create_rev INTEGER NOT NULL, version INTEGER NOT NULL,
       value BLOB NOT NULL, lease INTEGER NOT NULL, PRIMARY KEY (key, mod)) WITHOUT ROWID`);
     sql.exec(`CREATE TABLE IF NOT EXISTS v3_meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL)`);
+    sql.exec(`CREATE TABLE IF NOT EXISTS v3_lease (id INTEGER PRIMARY KEY, ttl INTEGER NOT NULL)`);
+    // Revoking a lease finds its keys through this, not by reading every key.
+    sql.exec(`CREATE INDEX IF NOT EXISTS v3_kv_lease ON v3_kv (lease) WHERE lease != 0`);
     this.rev = this.meta(META.revision) ?? 1;
     this.compactedRev = this.meta(META.compacted) ?? 0;
     this.applied = this.meta(META.applied) ?? 0;
@@ -116,14 +119,41 @@ export class SqliteMvccBackend implements DurableMvccBackend {
     this.compactedRev = rev;
   }
 
+  lease(id: number): Lease | undefined {
+    return this.sql.exec<{ id: number; ttl: number }>(`SELECT id, ttl FROM v3_lease WHERE id = ?`, id).toArray()[0];
+  }
+
+  leases(): Lease[] {
+    return this.sql.exec<{ id: number; ttl: number }>(`SELECT id, ttl FROM v3_lease ORDER BY id`).toArray().map(({ id, ttl }) => ({ id, ttl }));
+  }
+
+  putLease(lease: Lease): void {
+    this.sql.exec(`INSERT INTO v3_lease (id, ttl) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET ttl = excluded.ttl`, lease.id, lease.ttl);
+  }
+
+  deleteLease(id: number): void {
+    this.sql.exec(`DELETE FROM v3_lease WHERE id = ?`, id);
+  }
+
+  leaseKeys(id: number): string[] {
+    const rows = this.sql.exec<{ key: ArrayBuffer }>(
+      `SELECT a.key FROM v3_kv AS a WHERE a.lease = ? AND a.version > 0
+         AND a.mod = (SELECT MAX(b.mod) FROM v3_kv AS b WHERE b.key = a.key) ORDER BY a.key`,
+      id,
+    );
+    return [...rows].map((r) => fromBlob(r.key));
+  }
+
   dump(): MvccDump {
     const versions = [...this.sql.exec<Row>(`SELECT key, mod, create_rev, version, value, lease FROM v3_kv ORDER BY key, mod`)].map(toKeyValue);
-    return { revision: this.rev, compacted: this.compactedRev, versions };
+    return { revision: this.rev, compacted: this.compactedRev, versions, leases: this.leases() };
   }
 
   load(dump: MvccDump, index: number): void {
     this.storage.transactionSync(() => {
       this.sql.exec(`DELETE FROM v3_kv`);
+      this.sql.exec(`DELETE FROM v3_lease`);
+      for (const lease of dump.leases) this.putLease(lease);
       for (const kv of dump.versions) this.write(kv.modRevision, [kv]);
       this.setMeta(META.revision, dump.revision);
       this.setMeta(META.compacted, dump.compacted);

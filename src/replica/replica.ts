@@ -130,7 +130,11 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
         campaign,
       },
       {
-        leaderTick: (now) => this.keysService.expireTTLs(now),
+        leaderTick: (now) => {
+          this.keysService.expireTTLs(now);
+          this.v3Service.leases.expire(now);
+        },
+        roleChanged: (role) => this.v3Service?.leases.roleChanged(role),
         applied: (entry) => {
           if (entry.type === "config" && this.isRemoved()) this.stop();
         },

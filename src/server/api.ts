@@ -12,6 +12,15 @@ import type {
   CompactionResponse,
   DeleteRangeRequest,
   DeleteRangeResponse,
+  LeaseGrantRequest,
+  LeaseGrantResponse,
+  LeaseKeepAliveRequest,
+  LeaseKeepAliveResponse,
+  LeaseLeasesResponse,
+  LeaseRevokeRequest,
+  LeaseRevokeResponse,
+  LeaseTimeToLiveRequest,
+  LeaseTimeToLiveResponse,
   PutRequest,
   PutResponse,
   RangeRequest,
@@ -58,9 +67,24 @@ export type V3Request = (
   | { method: "deleteRange"; req: DeleteRangeRequest }
   | { method: "txn"; req: TxnRequest }
   | { method: "compact"; req: CompactionRequest }
+  | { method: "leaseGrant"; req: LeaseGrantRequest }
+  | { method: "leaseRevoke"; req: LeaseRevokeRequest }
+  | { method: "leaseTimeToLive"; req: LeaseTimeToLiveRequest }
+  | { method: "leaseLeases"; req: Record<string, never> }
+  | { method: "leaseKeepAlive"; req: LeaseKeepAliveRequest }
 ) & { forwarded?: boolean };
 
-export type V3Response = RangeResponse | PutResponse | DeleteRangeResponse | TxnResponse | CompactionResponse;
+export type V3Response =
+  | RangeResponse
+  | PutResponse
+  | DeleteRangeResponse
+  | TxnResponse
+  | CompactionResponse
+  | LeaseGrantResponse
+  | LeaseRevokeResponse
+  | LeaseTimeToLiveResponse
+  | LeaseLeasesResponse
+  | LeaseKeepAliveResponse;
 
 /**
  * A member's answer to a v3 request: the response with what its header

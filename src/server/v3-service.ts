@@ -4,7 +4,7 @@
  * proposal, or a call forwarded to the leader. Requests are checked first,
  * as etcd's gRPC layer checks them, so a bad one never reaches the log.
  */
-import { GrpcCode, V3Error } from "../v3/errors.ts";
+import { errLeaseTTLTooLarge, GrpcCode, V3Error } from "../v3/errors.ts";
 import { encodeV3Entry } from "../v3/command.ts";
 import { checkDelete, checkPut, checkRange, checkTxn, isReadOnlyTxn } from "../v3/validate.ts";
 import type { V3Command } from "../v3/types.ts";
@@ -13,12 +13,15 @@ import type { V3MemberStatus, V3Reply, V3Request, V3Response } from "./api.ts";
 import type { RaftDriver } from "./driver.ts";
 import { forwardToLeader } from "./forward.ts";
 import { memberRemoved, RaftError } from "./raft-error.ts";
+import { MAX_LEASE_TTL, MIN_LEASE_TTL, newLeaseId, V3Leases } from "./v3-leases.ts";
 import type { EntryResult, ReplicaState } from "./state.ts";
 
 /** Calls the leader's v3(): the host's RPC to another member. */
 export type LeaderV3 = (leader: string, req: V3Request) => Promise<V3Reply>;
 
 export class V3Service {
+  readonly leases: V3Leases;
+
   constructor(
     private readonly driver: RaftDriver<EntryResult>,
     private readonly state: ReplicaState,
@@ -26,7 +29,9 @@ export class V3Service {
     private readonly forwardTimeoutMs: number,
     /** Whether this member knows it was removed from the cluster. */
     private readonly removed: () => boolean,
-  ) {}
+  ) {
+    this.leases = new V3Leases(driver, state);
+  }
 
   async call(req: V3Request): Promise<V3Reply> {
     try {
@@ -38,7 +43,10 @@ export class V3Service {
         const serializable = [...txn.success, ...txn.failure].every((op) => "range" in op && op.range.serializable);
         return await this.read(req, serializable, () => this.state.keyspace.readTxn(txn));
       }
+      if (req.method === "leaseLeases") return await this.read(req, false, () => this.leases.leases());
       if (this.driver.role !== "leader") return await this.forward(req);
+      if (req.method === "leaseKeepAlive") return this.answer(this.leases.keepAlive(req.req.id));
+      if (req.method === "leaseTimeToLive") return this.answer(this.leases.timeToLive(req.req.id, req.req.keys));
       return await this.write(command(req));
     } catch (err) {
       if (err instanceof V3Error) return { ok: false, error: err.body, leader: this.driver.leader };
@@ -79,8 +87,9 @@ export class V3Service {
     if (out.kind !== "v3") throw new Error(`a v3 command applied as ${out.kind}`);
     const result = out.result;
     if (!result.ok) return { ok: false, error: result.error, leader: this.driver.leader };
-    const response = "put" in result ? result.put : "deleteRange" in result ? result.deleteRange : "txn" in result ? result.txn : result.compact;
-    return this.answer(response);
+    // Each success holds its response under the name of its op.
+    const { ok: _, ...named } = result;
+    return this.answer(Object.values(named)[0] as V3Response);
   }
 
   private forward(req: V3Request): Promise<V3Reply> {
@@ -105,6 +114,8 @@ function check(req: V3Request): void {
       return checkDelete(req.req);
     case "txn":
       return checkTxn(req.req);
+    case "leaseGrant":
+      if (req.req.ttl > MAX_LEASE_TTL) throw errLeaseTTLTooLarge();
   }
 }
 
@@ -118,7 +129,12 @@ function command(req: V3Request): V3Command {
       return { op: "txn", req: req.req };
     case "compact":
       return { op: "compact", req: req.req };
-    case "range":
-      throw new Error("a range is not a write");
+    case "leaseGrant":
+      // The proposer picks the id and the TTL etcd would grant, so that every member applies the same.
+      return { op: "leaseGrant", req: { id: req.req.id || newLeaseId(), ttl: Math.max(req.req.ttl, MIN_LEASE_TTL) } };
+    case "leaseRevoke":
+      return { op: "leaseRevoke", req: req.req };
+    default:
+      throw new Error(`${req.method} is not a write`);
   }
 }

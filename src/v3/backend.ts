@@ -4,7 +4,7 @@
  * (src/replica/mvcc-sqlite.ts); memory holds it in tests (memory-backend.ts).
  * Both must answer alike: a conformance test in workerd checks that they do.
  */
-import type { Bytes, KeyValue } from "./types.ts";
+import type { Bytes, KeyValue, Lease } from "./types.ts";
 
 /**
  * A span of keys: one key (`end` null), every key from `key` on (`end` ""),
@@ -28,6 +28,13 @@ export interface MvccBackend {
   write(rev: number, changes: KeyValue[]): void;
   /** Drops the versions no read at `rev` or later can see. */
   compact(rev: number): void;
+  lease(id: number): Lease | undefined;
+  /** Every lease, by id. */
+  leases(): Lease[];
+  putLease(lease: Lease): void;
+  deleteLease(id: number): void;
+  /** The keys live now whose current version is attached to lease `id`, ascending. */
+  leaseKeys(id: number): Bytes[];
 }
 
 /** The span of a request's key and range_end, as etcd reads them ("\0" as the end means no end). */
@@ -53,6 +60,8 @@ export interface MvccDump {
   compacted: number;
   /** Every version of every key, by key then revision. */
   versions: KeyValue[];
+  /** Every lease, by id. */
+  leases: Lease[];
 }
 
 /**

@@ -49,3 +49,5 @@ export const errRequestTooLarge = error(GrpcCode.InvalidArgument, "etcdserver: r
 export const errCompacted = error(GrpcCode.OutOfRange, "etcdserver: mvcc: required revision has been compacted");
 export const errFutureRev = error(GrpcCode.OutOfRange, "etcdserver: mvcc: required revision is a future revision");
 export const errLeaseNotFound = error(GrpcCode.NotFound, "etcdserver: requested lease not found");
+export const errLeaseExists = error(GrpcCode.FailedPrecondition, "etcdserver: lease already exists");
+export const errLeaseTTLTooLarge = error(GrpcCode.OutOfRange, "etcdserver: too large lease TTL");

@@ -442,3 +442,6 @@ const HTTP_STATUS: Record<number, number> = {
   15: 500, // DataLoss
   16: 401, // Unauthenticated
 };
+
+/** The building blocks, for the other services' messages (gateway-lease.ts). */
+export { bool, header as responseHeader, int64, omitZero, readBody as readMessage, type Field };

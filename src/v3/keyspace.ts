@@ -8,13 +8,16 @@
  */
 import { inSpan, spanOf, tombstone, type MvccBackend, type Span } from "./backend.ts";
 import { compareHolds } from "./compare.ts";
-import { errCompacted, errFutureRev, errKeyNotFound, errLeaseNotFound, V3Error } from "./errors.ts";
+import { errCompacted, errFutureRev, errKeyNotFound, errLeaseExists, errLeaseNotFound, V3Error } from "./errors.ts";
 import type {
   CompactionRequest,
   CompactionResponse,
   DeleteRangeRequest,
   DeleteRangeResponse,
   KeyValue,
+  LeaseGrantRequest,
+  LeaseGrantResponse,
+  LeaseRevokeResponse,
   PutRequest,
   PutResponse,
   RangeRequest,
@@ -27,18 +30,17 @@ import type {
   V3Result,
 } from "./types.ts";
 
-/** Which leases exist; none until leases are served. */
-export interface LeaseLookup {
+/** Which leases exist. */
+interface LeaseLookup {
   exists(id: number): boolean;
 }
 
-const NO_LEASES: LeaseLookup = { exists: () => false };
-
 export class Keyspace {
-  constructor(
-    readonly backend: MvccBackend,
-    private readonly leases: LeaseLookup = NO_LEASES,
-  ) {}
+  private readonly leases: LeaseLookup;
+
+  constructor(readonly backend: MvccBackend) {
+    this.leases = { exists: (id) => backend.lease(id) !== undefined };
+  }
 
   revision(): number {
     return this.backend.revision();
@@ -66,6 +68,10 @@ export class Keyspace {
           return { ok: true, txn: this.write((v) => v.txn(cmd.req, this.leases)) };
         case "compact":
           return { ok: true, compact: this.compact(cmd.req) };
+        case "leaseGrant":
+          return { ok: true, leaseGrant: this.grant(cmd.req) };
+        case "leaseRevoke":
+          return { ok: true, leaseRevoke: this.write((v) => v.revoke(cmd.req.id)) };
       }
     } catch (err) {
       if (err instanceof V3Error) return { ok: false, error: err.body };
@@ -78,6 +84,12 @@ export class Keyspace {
     const out = run(view);
     view.commit();
     return out;
+  }
+
+  private grant(req: LeaseGrantRequest): LeaseGrantResponse {
+    if (this.backend.lease(req.id)) throw errLeaseExists();
+    this.backend.putLease({ id: req.id, ttl: req.ttl });
+    return { revision: this.backend.revision(), id: req.id, ttl: req.ttl };
   }
 
   private compact(req: CompactionRequest): CompactionResponse {
@@ -161,6 +173,14 @@ class WriteView {
     const gone = this.range(spanOf(d.key, d.rangeEnd), this.current(), 0);
     for (const kv of gone) this.changes.set(kv.key, tombstone(kv.key, this.base + 1));
     return { revision: this.current(), deleted: gone.length, prevKvs: d.prevKv ? gone : [] };
+  }
+
+  /** Deletes a lease and, in one revision, every key attached to it. */
+  revoke(id: number): LeaseRevokeResponse {
+    if (!this.backend.lease(id)) throw errLeaseNotFound();
+    for (const key of this.backend.leaseKeys(id)) this.changes.set(key, tombstone(key, this.base + 1));
+    this.backend.deleteLease(id);
+    return { revision: this.current() };
   }
 
   txn(t: TxnRequest, leases: LeaseLookup): TxnResponse {

@@ -3,7 +3,7 @@
  * order. For unit tests and the simulator; replicas keep them in SQLite.
  */
 import { inSpan, type DurableMvccBackend, type MvccDump, type Span } from "./backend.ts";
-import type { Bytes, KeyValue } from "./types.ts";
+import type { Bytes, KeyValue, Lease } from "./types.ts";
 
 export class MemoryBackend implements DurableMvccBackend {
   /** Versions of each key, oldest first (tombstones included). */
@@ -11,6 +11,29 @@ export class MemoryBackend implements DurableMvccBackend {
   private rev = 1;
   private compactedRev = 0;
   private applied = 0;
+  private leaseTable = new Map<number, Lease>();
+
+  lease(id: number): Lease | undefined {
+    return this.leaseTable.get(id);
+  }
+
+  leases(): Lease[] {
+    return [...this.leaseTable.values()].sort((a, b) => a.id - b.id);
+  }
+
+  putLease(lease: Lease): void {
+    this.leaseTable.set(lease.id, { ...lease });
+  }
+
+  deleteLease(id: number): void {
+    this.leaseTable.delete(id);
+  }
+
+  leaseKeys(id: number): Bytes[] {
+    return this.range({ key: "", end: "" }, this.rev, 0)
+      .filter((kv) => kv.lease === id)
+      .map((kv) => kv.key);
+  }
 
   appliedIndex(): number {
     return this.applied;
@@ -30,6 +53,7 @@ export class MemoryBackend implements DurableMvccBackend {
     }
     this.rev = dump.revision;
     this.compactedRev = dump.compacted;
+    this.leaseTable = new Map(dump.leases.map((l) => [l.id, { ...l }]));
     this.applied = index;
   }
 
@@ -80,7 +104,7 @@ export class MemoryBackend implements DurableMvccBackend {
 
   dump(): MvccDump {
     const versions = [...this.versions.keys()].sort().flatMap((k) => this.versions.get(k)!);
-    return { revision: this.rev, compacted: this.compactedRev, versions };
+    return { revision: this.rev, compacted: this.compactedRev, versions, leases: this.leases() };
   }
 
   private keysIn(span: Span): Bytes[] {

@@ -10,6 +10,8 @@ export interface EncodedDump {
   revision: number;
   compacted: number;
   versions: Row[];
+  /** [id, ttl] of each lease; absent in snapshots taken before leases existed. */
+  leases?: [number, number][];
 }
 
 export function encodeDump(dump: MvccDump): EncodedDump {
@@ -17,6 +19,7 @@ export function encodeDump(dump: MvccDump): EncodedDump {
     revision: dump.revision,
     compacted: dump.compacted,
     versions: dump.versions.map((kv) => [btoa(kv.key), kv.createRevision, kv.modRevision, kv.version, btoa(kv.value), kv.lease]),
+    leases: dump.leases.map((l) => [l.id, l.ttl]),
   };
 }
 
@@ -32,5 +35,6 @@ export function decodeDump(encoded: EncodedDump): MvccDump {
       value: atob(value),
       lease,
     })),
+    leases: (encoded.leases ?? []).map(([id, ttl]) => ({ id, ttl })),
   };
 }

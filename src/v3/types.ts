@@ -131,16 +131,76 @@ export interface CompactionResponse {
   revision: number;
 }
 
+/** A lease: its id and the TTL it was granted, in seconds. When it expires is the leader's business (see src/server/lessor.ts). */
+export interface Lease {
+  id: number;
+  ttl: number;
+}
+
+export interface LeaseGrantRequest {
+  /** 0: the server chooses. */
+  id: number;
+  ttl: number;
+}
+
+export interface LeaseGrantResponse {
+  revision: number;
+  id: number;
+  ttl: number;
+}
+
+export interface LeaseRevokeRequest {
+  id: number;
+}
+
+export interface LeaseRevokeResponse {
+  revision: number;
+}
+
+export interface LeaseTimeToLiveRequest {
+  id: number;
+  keys: boolean;
+}
+
+export interface LeaseTimeToLiveResponse {
+  revision: number;
+  id: number;
+  /** Seconds left; -1 for a lease that does not exist. */
+  ttl: number;
+  grantedTtl: number;
+  keys: Bytes[];
+}
+
+export interface LeaseLeasesResponse {
+  revision: number;
+  leases: number[];
+}
+
+export interface LeaseKeepAliveRequest {
+  id: number;
+}
+
+export interface LeaseKeepAliveResponse {
+  revision: number;
+  id: number;
+  /** The granted TTL, renewed; 0 for a lease that does not exist. */
+  ttl: number;
+}
+
 /** A v3 write as it travels in the Raft log. */
 export type V3Command =
   | { op: "put"; req: PutRequest }
   | { op: "deleteRange"; req: DeleteRangeRequest }
   | { op: "txn"; req: TxnRequest }
-  | { op: "compact"; req: CompactionRequest };
+  | { op: "compact"; req: CompactionRequest }
+  | { op: "leaseGrant"; req: LeaseGrantRequest }
+  | { op: "leaseRevoke"; req: LeaseRevokeRequest };
 
 export type V3Result =
   | { ok: true; put: PutResponse }
   | { ok: true; deleteRange: DeleteRangeResponse }
   | { ok: true; txn: TxnResponse }
   | { ok: true; compact: CompactionResponse }
+  | { ok: true; leaseGrant: LeaseGrantResponse }
+  | { ok: true; leaseRevoke: LeaseRevokeResponse }
   | { ok: false; error: { code: number; message: string } };

@@ -264,3 +264,41 @@ describe("the keyspace hash", () => {
     expect(hashVersions([], 5)).toBe(0);
   });
 });
+
+describe("leases in the keyspace", () => {
+  it("grant, attach keys, revoke: every attached key goes in one revision; overwriting without the lease detaches", () => {
+    const backend = new MemoryBackend();
+    const ks = new Keyspace(backend);
+    expect(ks.apply({ op: "leaseGrant", req: { id: 7, ttl: 60 } })).toEqual({ ok: true, leaseGrant: { revision: 1, id: 7, ttl: 60 } });
+    expect(ks.apply({ op: "leaseGrant", req: { id: 7, ttl: 5 } })).toEqual({ ok: false, error: { code: 9, message: "etcdserver: lease already exists" } });
+    ok(ks.apply(put("a", "1", { lease: 7 }))); // 2
+    ok(ks.apply(put("b", "1", { lease: 7 }))); // 3
+    ok(ks.apply(put("c", "1", { lease: 7 }))); // 4
+    ok(ks.apply(put("c", "2"))); // 5: detached
+    expect(backend.leaseKeys(7)).toEqual(["a", "b"]);
+    expect(ok(ks.apply({ op: "leaseRevoke", req: { id: 7 } }))).toEqual({ ok: true, leaseRevoke: { revision: 6 } });
+    expect(ks.range(range("a", { rangeEnd: "z" })).kvs.map((x) => [x.key, x.modRevision])).toEqual([["c", 5]]);
+    expect(ks.range(range("a", { revision: 5 })).kvs[0].lease).toBe(7);
+    expect(ks.apply({ op: "leaseRevoke", req: { id: 7 } })).toEqual({ ok: false, error: { code: 5, message: "etcdserver: requested lease not found" } });
+    // A lease with no keys is revoked without a revision.
+    ok(ks.apply({ op: "leaseGrant", req: { id: 8, ttl: 60 } }));
+    expect(ok(ks.apply({ op: "leaseRevoke", req: { id: 8 } }))).toEqual({ ok: true, leaseRevoke: { revision: 6 } });
+  });
+});
+
+describe("the lessor (the leader's deadlines)", () => {
+  it("gives a lease it has not seen a full TTL, renews on keepalive, expires past the deadline, forgets on reset", async () => {
+    const { Lessor } = await import("../../src/server/lessor.ts");
+    const lessor = new Lessor();
+    const lease = { id: 1, ttl: 10 };
+    expect(lessor.expired([lease], 1_000)).toEqual([]);
+    expect(lessor.remaining(lease, 5_500)).toBe(5);
+    lessor.renew(lease, 9_000);
+    expect(lessor.expired([lease], 18_999)).toEqual([]);
+    expect(lessor.expired([lease], 19_000)).toEqual([lease]);
+    // A new leader starts every lease afresh: one kept alive under the old leader is not expired by the change.
+    lessor.reset();
+    expect(lessor.expired([lease], 100_000)).toEqual([]);
+    expect(lessor.remaining(lease, 100_000)).toBe(10);
+  });
+});
