@@ -1,6 +1,7 @@
 /**
  * The replica's SQLite v3 backend against the in-memory one the unit tests
- * use: the same seeded puts, deletes, transactions and compactions through
+ * use: the same seeded puts (some with leases), deletes, transactions,
+ * compactions, lease grants and revokes through
  * the same MVCC rules, then the same answers to ranges at every revision,
  * the same dump, and the same state after reopening SQLite alone. Binary keys
  * and values included, since SQLite must order BLOBs byte by byte as etcd
@@ -42,7 +43,10 @@ function rangeReq(key: string, rangeEnd: string, revision: number): RangeRequest
 function randomCommand(rng: () => number, revision: number): V3Command {
   const key = () => KEYS[Math.floor(rng() * KEYS.length)];
   const roll = rng();
-  if (roll < 0.5) return { op: "put", req: { key: key(), value: `v${Math.floor(rng() * 1000)}\u0000\u00ff`, lease: 0, prevKv: true, ignoreValue: false, ignoreLease: false } };
+  const lease = [0, 0, 1, 2][Math.floor(rng() * 4)];
+  if (roll < 0.08) return { op: "leaseGrant", req: { id: 1 + Math.floor(rng() * 2), ttl: 60 } };
+  if (roll < 0.12) return { op: "leaseRevoke", req: { id: 1 + Math.floor(rng() * 2) } };
+  if (roll < 0.5) return { op: "put", req: { key: key(), value: `v${Math.floor(rng() * 1000)}\u0000\u00ff`, lease, prevKv: true, ignoreValue: false, ignoreLease: false } };
   if (roll < 0.7) {
     const [a, b] = [key(), key()].sort();
     return { op: "deleteRange", req: { key: a, rangeEnd: rng() < 0.3 ? "\0" : b, prevKv: true } };
