@@ -30,6 +30,8 @@ export interface ClusterApi {
   keys(req: KeysRequest): Promise<KeysReply>;
   v3(req: V3Request): Promise<V3Reply>;
   v3Status(withHash: boolean): Promise<V3MemberStatus>;
+  /** Opens a v3 watch stream on the member believed to lead (any member serves watches). */
+  v3Watch(requests: ReadableStream<Uint8Array>): Promise<ReadableStream<Uint8Array>>;
   cancelWatch(watch: { member: string; id: number }): Promise<void>;
   status(): Promise<ReplicaStatus>;
   storeStats(): Promise<StoreStats>;
@@ -175,6 +177,7 @@ export function clusterClient(
       learn(s.leader);
       return s;
     },
+    v3Watch: (requests) => ask(candidates()[0], (r) => r.v3Watch(requests)),
     cancelWatch: (watch) => stub(watch.member).cancelWatch(watch.id),
     async status() {
       const s = await call((r) => r.status());

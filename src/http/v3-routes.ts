@@ -12,6 +12,7 @@ import * as lease from "../v3/gateway-lease.ts";
 import { errRequestTooLarge, GrpcCode, V3Error, type V3ErrorBody } from "../v3/errors.ts";
 import { goJSONSyntaxError } from "../go/json-syntax.ts";
 import { CLUSTER_PATHS } from "./v3-cluster-routes.ts";
+import { forEachLine } from "../server/lines.ts";
 import * as gateway from "../v3/gateway-json.ts";
 import type {
   CompactionResponse,
@@ -84,11 +85,12 @@ const JSON_HEADERS = { ...CORS_HEADERS, "Content-Type": "application/json" };
 export async function handleV3(request: Request, path: string, cluster: string, api: ClusterApi, clientURL: string): Promise<Response> {
   const method = METHODS[path];
   const other = CLUSTER_PATHS[path];
-  const stream = path === "lease/keepalive";
+  const stream = path === "lease/keepalive" || path === "watch";
   if (!method && !other && !stream) return withCORS(plainError(404, "Not Found"));
   if (request.method === "OPTIONS") return new Response(null, { status: 200, headers: CORS_HEADERS });
   if (request.method !== "POST") return withCORS(plainError(405, "Method Not Allowed"));
-  if (stream) return keepAliveStream(request, cluster, api);
+  if (path === "lease/keepalive") return keepAliveStream(request, cluster, api);
+  if (path === "watch") return success(await api.v3Watch(request.body ?? new Blob([]).stream()));
   let req: V3Request;
   try {
     const body = await readBody(request);
@@ -139,20 +141,7 @@ function keepAliveStream(request: Request, cluster: string, api: ClusterApi): Re
     await writer.write(encoder.encode(`{"result":${lease.encodeLeaseKeepAliveResponse(headerOf(cluster, reply), reply.response as LeaseKeepAliveResponse)}}\n`));
     return true;
   };
-  const run = async () => {
-    let pending = "";
-    const decoder = new TextDecoder();
-    const reader = request.body?.getReader();
-    for (;;) {
-      const chunk = reader ? await reader.read() : { done: true as const, value: undefined };
-      pending += chunk.done ? decoder.decode() : decoder.decode(chunk.value, { stream: true });
-      const lines = pending.split("\n");
-      pending = chunk.done ? "" : lines.pop()!;
-      for (const line of lines) if (line.trim() !== "" && !(await answer(line))) return;
-      if (chunk.done) return;
-    }
-  };
-  run()
+  forEachLine(request.body, answer)
     .catch((err: unknown) => console.error("lease keepalive stream", err))
     .finally(() => writer.close().catch(() => {}));
   return new Response(readable, { headers: { ...JSON_HEADERS, "Grpc-Metadata-Content-Type": "application/grpc" } });
@@ -160,7 +149,7 @@ function keepAliveStream(request: Request, cluster: string, api: ClusterApi): Re
 
 const STATUS_TEXT: Record<number, string> = { 400: "Bad Request", 404: "Not Found", 412: "Precondition Failed", 500: "Internal Server Error", 503: "Service Unavailable" };
 
-function success(body: string): Response {
+function success(body: string | ReadableStream<Uint8Array>): Response {
   return new Response(body, { headers: { ...JSON_HEADERS, "Grpc-Metadata-Content-Type": "application/grpc" } });
 }
 

@@ -80,6 +80,16 @@ export class SqliteMvccBackend implements DurableMvccBackend {
     return [...rows].map(toKeyValue);
   }
 
+  changes(span: Span, from: number): KeyValue[] {
+    const [where, args] = spanWhere(span);
+    const rows = this.sql.exec<Row>(
+      `SELECT key, mod, create_rev, version, value, lease FROM v3_kv WHERE ${where} AND mod >= ? ORDER BY mod, key`,
+      ...args,
+      from,
+    );
+    return [...rows].map(toKeyValue);
+  }
+
   count(span: Span, rev: number): number {
     const [where, args] = spanWhere(span);
     return this.sql

@@ -37,6 +37,8 @@ import { foundingMembers, parseReplicaName, replicaName, sortedMembers } from ".
 import { MembersService } from "../server/members-service.ts";
 import { ReplicaState, type EntryResult } from "../server/state.ts";
 import { V3Service } from "../server/v3-service.ts";
+import { watchStream } from "../server/v3-watch.ts";
+import { idToDecimal } from "../v3/gateway-json.ts";
 import type { KeysRequest } from "../v2/request.ts";
 import type { StoreStats } from "../v2/stats.ts";
 import { SqliteMvccBackend } from "./mvcc-sqlite.ts";
@@ -48,6 +50,8 @@ export const TICK_MS = 100;
 export const REQUEST_TIMEOUT_MS = 5000;
 /** The alarm re-arms itself this often, to restart ticking after an eviction. */
 const WATCHDOG_MS = 5000;
+/** A new v3 watcher gets its history this long after it is created (etcd syncs watchers every 100 ms). */
+const WATCH_SYNC_MS = 10;
 /** Set once a peer has said this replica was removed from the cluster (see isRemoved). */
 const REMOVED_KEY = "removed";
 
@@ -213,6 +217,12 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
 
   v3(req: V3Request): Promise<V3Reply> {
     return this.v3Service.call(req);
+  }
+
+  v3Watch(requests: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+    const ids = { clusterId: idToDecimal(clusterId(this.cluster)), memberId: idToDecimal(this.id) };
+    const later = (fn: () => void) => void setTimeout(fn, WATCH_SYNC_MS);
+    return watchStream(this.state, requests, () => ({ ...ids, raftTerm: this.driver.raftPosition().term }), later);
   }
 
   v3Status(withHash: boolean): V3MemberStatus {

@@ -152,6 +152,8 @@ export interface ReplicaApi {
   keysBatch(reqs: KeysRequest[]): Promise<BatchedKeysReply[]>;
   v3(req: V3Request): Promise<V3Reply>;
   v3Status(withHash: boolean): V3MemberStatus | Promise<V3MemberStatus>;
+  /** A v3 watch stream: the client's request lines in, the responses out (see src/server/v3-watch.ts). */
+  v3Watch(requests: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> | Promise<ReadableStream<Uint8Array>>;
   /**
    * Raft messages from a peer; answers with the messages produced for that
    * peer, or tells a sender that was removed from the cluster so (as etcd's

@@ -16,6 +16,7 @@ import { decodeV3Command } from "../v3/command.ts";
 import { Keyspace } from "../v3/keyspace.ts";
 import { decodeDump, encodeDump, type EncodedDump } from "../v3/snapshot.ts";
 import type { V3Result } from "../v3/types.ts";
+import type { WatchEvent } from "../v3/watch.ts";
 import type { Command } from "../v2/command.ts";
 import { loadStore, saveStore } from "../v2/snapshot.ts";
 import { Store, type ApplyResult } from "../v2/store.ts";
@@ -35,6 +36,12 @@ export class ReplicaState implements StateMachine<EntryResult> {
   store = new Store();
   membership: Membership = emptyMembership();
   readonly keyspace: Keyspace;
+  /**
+   * Told of every v3 write once it is applied (its revision and events), and
+   * with `null` when a snapshot replaced the keyspace (watchers then catch up
+   * from its history).
+   */
+  readonly v3Listeners = new Set<(change: { revision: number; events: WatchEvent[] } | null) => void>();
 
   constructor(
     private readonly cluster: string,
@@ -73,6 +80,8 @@ export class ReplicaState implements StateMachine<EntryResult> {
     if (index <= this.mvcc.appliedIndex()) return { kind: "noop" };
     let result!: V3Result;
     this.mvcc.applyAt(index, () => (result = this.keyspace.apply(decodeV3Command(encoded))));
+    const change = this.keyspace.takeEvents();
+    if (change) for (const listen of this.v3Listeners) listen(change);
     return { kind: "v3", result };
   }
 
@@ -97,7 +106,10 @@ export class ReplicaState implements StateMachine<EntryResult> {
     this.store = loadStore(parsed.store);
     this.store.adoptWatchers(watchers);
     this.membership = parsed.membership;
-    if (parsed.v3 && index > this.mvcc.appliedIndex()) this.mvcc.load(decodeDump(parsed.v3), index);
+    if (parsed.v3 && index > this.mvcc.appliedIndex()) {
+      this.mvcc.load(decodeDump(parsed.v3), index);
+      for (const listen of this.v3Listeners) listen(null);
+    }
   }
 }
 

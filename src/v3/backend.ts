@@ -24,6 +24,8 @@ export interface MvccBackend {
   range(span: Span, rev: number, limit: number): KeyValue[];
   /** How many keys of `span` are live at `rev`. */
   count(span: Span, rev: number): number;
+  /** Every version (tombstones included) of the keys of `span` written at `from` or later, by revision then key. */
+  changes(span: Span, from: number): KeyValue[];
   /** Records revision `rev` (the next one): a new version of each changed key, or a tombstone (version 0) for a deleted one. */
   write(rev: number, changes: KeyValue[]): void;
   /** Drops the versions no read at `rev` or later can see. */

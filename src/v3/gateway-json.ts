@@ -444,4 +444,4 @@ const HTTP_STATUS: Record<number, number> = {
 };
 
 /** The building blocks, for the other services' messages (gateway-lease.ts). */
-export { bool, header as responseHeader, int64, omitZero, readBody as readMessage, type Field };
+export { bool, bytes, fields, header as responseHeader, int64, keyValue as encodeKeyValue, omitZero, readBody as readMessage, type Field, type Json };

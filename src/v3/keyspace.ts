@@ -8,6 +8,7 @@
  */
 import { inSpan, spanOf, tombstone, type MvccBackend, type Span } from "./backend.ts";
 import { compareHolds } from "./compare.ts";
+import { eventsOf, type WatchEvent } from "./watch.ts";
 import { errCompacted, errFutureRev, errKeyNotFound, errLeaseExists, errLeaseNotFound, V3Error } from "./errors.ts";
 import type {
   CompactionRequest,
@@ -37,6 +38,8 @@ interface LeaseLookup {
 
 export class Keyspace {
   private readonly leases: LeaseLookup;
+  /** The events of the last write that changed anything, until taken (see takeEvents). */
+  private lastEvents: { revision: number; events: WatchEvent[] } | null = null;
 
   constructor(readonly backend: MvccBackend) {
     this.leases = { exists: (id) => backend.lease(id) !== undefined };
@@ -79,10 +82,17 @@ export class Keyspace {
     }
   }
 
+  /** The revision and events of the last write that changed anything, once. */
+  takeEvents(): { revision: number; events: WatchEvent[] } | null {
+    const e = this.lastEvents;
+    this.lastEvents = null;
+    return e;
+  }
+
   private write<T extends { revision: number }>(run: (view: WriteView) => T): T {
     const view = new WriteView(this.backend);
     const out = run(view);
-    view.commit();
+    this.lastEvents = view.commit();
     return out;
   }
 
@@ -108,6 +118,8 @@ export class Keyspace {
 class WriteView {
   private readonly base: number;
   private readonly changes = new Map<string, KeyValue>();
+  /** For each changed key, the version the change replaced (none for a new key). */
+  private readonly replaced = new Map<string, KeyValue | undefined>();
 
   constructor(private readonly backend: MvccBackend) {
     this.base = backend.revision();
@@ -118,8 +130,17 @@ class WriteView {
     return this.changes.size > 0 ? this.base + 1 : this.base;
   }
 
-  commit(): void {
-    if (this.changes.size > 0) this.backend.write(this.base + 1, [...this.changes.values()]);
+  /** Writes the changes under the next revision; their watch events, in the order of the ops. */
+  commit(): { revision: number; events: WatchEvent[] } | null {
+    if (this.changes.size === 0) return null;
+    const changed = [...this.changes.values()];
+    this.backend.write(this.base + 1, changed);
+    return { revision: this.base + 1, events: eventsOf(changed, (kv) => this.replaced.get(kv.key)) };
+  }
+
+  private change(kv: KeyValue, replaced: KeyValue | undefined): void {
+    if (!this.replaced.has(kv.key)) this.replaced.set(kv.key, replaced);
+    this.changes.set(kv.key, kv);
   }
 
   rangeRequest(r: RangeRequest): RangeResponse {
@@ -158,27 +179,23 @@ class WriteView {
     const lease = p.ignoreLease ? prev!.lease : p.lease;
     if (lease !== 0 && !leases.exists(lease)) throw errLeaseNotFound();
     const rev = this.base + 1;
-    this.changes.set(p.key, {
-      key: p.key,
-      createRevision: prev ? prev.createRevision : rev,
-      modRevision: rev,
-      version: prev ? prev.version + 1 : 1,
-      value,
-      lease,
-    });
+    this.change(
+      { key: p.key, createRevision: prev ? prev.createRevision : rev, modRevision: rev, version: prev ? prev.version + 1 : 1, value, lease },
+      prev,
+    );
     return p.prevKv && prev ? { revision: rev, prevKv: prev } : { revision: rev };
   }
 
   deleteRange(d: DeleteRangeRequest): DeleteRangeResponse {
     const gone = this.range(spanOf(d.key, d.rangeEnd), this.current(), 0);
-    for (const kv of gone) this.changes.set(kv.key, tombstone(kv.key, this.base + 1));
+    for (const kv of gone) this.change(tombstone(kv.key, this.base + 1), kv);
     return { revision: this.current(), deleted: gone.length, prevKvs: d.prevKv ? gone : [] };
   }
 
   /** Deletes a lease and, in one revision, every key attached to it. */
   revoke(id: number): LeaseRevokeResponse {
     if (!this.backend.lease(id)) throw errLeaseNotFound();
-    for (const key of this.backend.leaseKeys(id)) this.changes.set(key, tombstone(key, this.base + 1));
+    for (const key of this.backend.leaseKeys(id)) this.change(tombstone(key, this.base + 1), this.latest(key));
     this.backend.deleteLease(id);
     return { revision: this.current() };
   }

@@ -75,6 +75,11 @@ export class MemoryBackend implements DurableMvccBackend {
     return out;
   }
 
+  changes(span: Span, from: number): KeyValue[] {
+    const out = this.keysIn(span).flatMap((key) => this.versions.get(key)!.filter((kv) => kv.modRevision >= from));
+    return out.sort((a, b) => a.modRevision - b.modRevision || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
   count(span: Span, rev: number): number {
     return this.range(span, rev, 0).length;
   }

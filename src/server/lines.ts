@@ -1,0 +1,25 @@
+/**
+ * The messages of a streamed request body, one JSON message per line (how
+ * clients of etcd's gateway send Watch and LeaseKeepAlive requests).
+ */
+
+/** Calls `handle` with each non-empty line as it arrives, in order; stops early when it returns false. */
+export async function forEachLine(body: ReadableStream<Uint8Array> | null, handle: (line: string) => Promise<boolean> | boolean): Promise<void> {
+  if (!body) return;
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let pending = "";
+  for (;;) {
+    const chunk = await reader.read();
+    pending += chunk.done ? decoder.decode() : decoder.decode(chunk.value, { stream: true });
+    const lines = pending.split("\n");
+    pending = chunk.done ? "" : lines.pop()!;
+    for (const line of lines) {
+      if (line.trim() !== "" && !(await handle(line))) {
+        await reader.cancel().catch(() => {});
+        return;
+      }
+    }
+    if (chunk.done) return;
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * One v3 watch stream on a member: the watches a client created on it, fed
+ * from the keyspace's history (any revision not yet compacted: it is on
+ * disk, not a fixed window) and then from every write this member applies.
+ * Each watcher has the next revision it must see, so no revision is skipped
+ * or sent twice, also when a snapshot replaces the keyspace under it.
+ */
+import type { WatchRequest, WatchResponse } from "../v3/gateway-watch.ts";
+import { history, select, selectorOf, type WatchEvent, type WatchSelector } from "../v3/watch.ts";
+import { decodeWatchRequest, encodeWatchResponse } from "../v3/gateway-watch.ts";
+import { forEachLine } from "./lines.ts";
+import type { ReplicaState } from "./state.ts";
+
+interface Watcher {
+  id: number;
+  selector: WatchSelector;
+  /** The first revision this watcher has not been sent yet. */
+  next: number;
+}
+
+/**
+ * A watch stream as bytes: the client's request lines in, `{"result":...}`
+ * lines out. It stays open when the requests end (as etcd's does), until the
+ * reader goes away; a request it cannot read ends it, as etcd's gateway does.
+ */
+export function watchStream(
+  state: ReplicaState,
+  requests: ReadableStream<Uint8Array>,
+  header: () => { clusterId: string; memberId: string; raftTerm: number },
+  later: (fn: () => void) => void,
+): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  let session: WatchSession | null = null;
+  return new ReadableStream({
+    type: "bytes",
+    start(controller: ReadableByteStreamController) {
+      const s = new WatchSession(state, (r) => controller.enqueue(encoder.encode(`${encodeWatchResponse(header(), r)}\n`)), later);
+      session = s;
+      const end = () => {
+        s.close();
+        controller.close();
+      };
+      forEachLine(requests, (line) => {
+        s.handle(decodeWatchRequest(line));
+        return true;
+      }).catch(() => end());
+    },
+    cancel() {
+      session?.close();
+    },
+  });
+}
+
+export class WatchSession {
+  private readonly watchers = new Map<number, Watcher>();
+  private nextId = 0;
+  private readonly listener = (change: { revision: number; events: WatchEvent[] } | null) => this.changed(change);
+
+  constructor(
+    private readonly state: ReplicaState,
+    private readonly send: (response: WatchResponse) => void,
+    /** Runs `fn` after the requests at hand are answered (a timer, in a replica). */
+    private readonly later: (fn: () => void) => void,
+  ) {
+    state.v3Listeners.add(this.listener);
+  }
+
+  handle(req: WatchRequest): void {
+    if ("create" in req) return this.create(req.create);
+    const revision = this.state.keyspace.revision();
+    if ("cancel" in req) {
+      this.watchers.delete(req.cancel);
+      return this.send({ revision, watchId: req.cancel, canceled: true });
+    }
+    // etcd 3.4 answers a progress request with watch_id -1.
+    if ("progress" in req) this.send({ revision, watchId: -1 });
+  }
+
+  close(): void {
+    this.state.v3Listeners.delete(this.listener);
+    this.watchers.clear();
+  }
+
+  private create(c: Extract<WatchRequest, { create: unknown }>["create"]): void {
+    const id = c.watchId > 0 ? c.watchId : this.nextId++;
+    const revision = this.state.keyspace.revision();
+    const compacted = this.state.mvcc.compacted();
+    this.send({ revision, watchId: id, created: true });
+    if (c.startRevision > 0 && c.startRevision < compacted) {
+      // The history it asks for is gone: created, then canceled with the compaction's revision.
+      return this.send({ watchId: id, canceled: true, compactRevision: compacted });
+    }
+    const watcher: Watcher = { id, selector: selectorOf(c), next: c.startRevision > 0 ? c.startRevision : revision + 1 };
+    this.watchers.set(id, watcher);
+    // etcd sends history from a background sync, after it has answered the
+    // requests that came with the create; so does this.
+    this.later(() => {
+      if (this.watchers.get(id) === watcher) this.catchUp(watcher, this.state.keyspace.revision());
+    });
+  }
+
+  /** Sends a watcher the history it has not seen, up to `revision`, in one response. */
+  private catchUp(w: Watcher, revision: number): void {
+    if (w.next > revision) return;
+    const events = history(this.state.mvcc, w.selector, w.next);
+    w.next = revision + 1;
+    if (events.length > 0) this.send({ revision, watchId: w.id, events });
+  }
+
+  private changed(change: { revision: number; events: WatchEvent[] } | null): void {
+    const revision = this.state.keyspace.revision();
+    for (const w of this.watchers.values()) {
+      if (change === null) {
+        this.catchUp(w, revision);
+        continue;
+      }
+      if (change.revision < w.next) continue;
+      // Revisions it has not been sent (none, normally) come from history first.
+      if (change.revision > w.next) this.catchUp(w, change.revision - 1);
+      w.next = change.revision + 1;
+      const events = select(w.selector, change.events);
+      if (events.length > 0) this.send({ revision: change.revision, watchId: w.id, events });
+    }
+  }
+}
