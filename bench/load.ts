@@ -52,13 +52,13 @@ export function connect(host: string, port: number, sockets: number): Conn {
   return { host, port, agent: new http.Agent({ keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets }) };
 }
 
-/** One request; rejects on transport errors and after `timeoutMs`. */
-export function send(c: Conn, method: string, path: string, form?: string, timeoutMs = 30_000): Promise<Reply> {
+/** One request, its body a v2 form unless `contentType` says otherwise; rejects on transport errors and after `timeoutMs`. */
+export function send(c: Conn, method: string, path: string, body?: string, timeoutMs = 30_000, contentType = "application/x-www-form-urlencoded"): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string | number> = {};
-    if (form !== undefined) {
-      headers["content-type"] = "application/x-www-form-urlencoded";
-      headers["content-length"] = Buffer.byteLength(form);
+    if (body !== undefined) {
+      headers["content-type"] = contentType;
+      headers["content-length"] = Buffer.byteLength(body);
     }
     const req = http.request({ host: c.host, port: c.port, method, path, headers, agent: c.agent }, (res) => {
       const chunks: Buffer[] = [];
@@ -77,13 +77,18 @@ export function send(c: Conn, method: string, path: string, form?: string, timeo
       clearTimeout(timer);
       reject(e);
     });
-    req.end(form);
+    req.end(body);
   });
+}
+
+/** A POST of `message` as JSON, as etcd's v3 JSON gateway takes it. */
+export function postJson(c: Conn, path: string, message: unknown, timeoutMs = 30_000): Promise<Reply> {
+  return send(c, "POST", path, JSON.stringify(message), timeoutMs, "application/json");
 }
 
 // -------------------------------------------------------------- closed loop
 
-/** What one operation ended as: success, an expected refusal (412 on CAS), or an error. */
+/** What one operation ended as: success, an expected refusal (a CAS that lost the race), or an error. */
 export type Outcome = "ok" | "expected" | "error";
 
 export interface LoopResult {

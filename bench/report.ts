@@ -107,11 +107,21 @@ memory). Peak RSS is the summed resident memory of the server processes
 load average above the CPU count means other work shared the machine: trust
 ratios within one run more than absolute figures across runs.
 
-Rows: writes are PUTs of 100-byte values over 1,000 keys; reads are default
-(local) GETs and \`quorum=true\` GETs of those keys; CAS is every client doing
-GET then PUT ?prevIndex= on one key (412s counted apart, not errors);
-watchers are N long polls on one directory answered by a single write; the
-key-count rows repeat reads and writes (16 clients) as the directory grows.
+Rows: v2 writes are PUTs of 100-byte values over 1,000 keys; v2 reads are
+default (local) GETs and \`quorum=true\` GETs of those keys; v2 CAS is every
+client doing GET then PUT ?prevIndex= on one key (412s counted apart, not
+errors); the v2 key-count rows repeat reads and writes (16 clients) as the
+directory grows; watchers are N long polls on one directory answered by a
+single write. The v3 rows go through etcd's JSON gateway (POST /v3/kv/...):
+puts over 1,000 keys, ranges of one of those keys (linearizable, the
+default, and serializable) and of a prefix holding 100 of them; v3 CAS is a
+txn per attempt comparing the key's mod_revision, putting on success and
+reading the key on failure (which tells the client what to compare next
+time; failed compares counted apart, not errors); the keyspace rows range
+over 10 keys (16 clients) as the v3 keyspace grows, populated by txns of
+128 puts. The floor rows are the cheapest answer each target gives: for
+ours a Worker that does nothing, served exactly as \`npm start\` serves ours
+(what the runtime allows at best), for etcd GET /version.
 
 ${opts.table}
 `;

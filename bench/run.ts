@@ -1,11 +1,12 @@
-// `npm run bench`: the same closed-loop workloads against our Worker as
-// `npm start` serves it, etcd 3.4 as 1 member and etcd 3.4 as 3 members, one target
-// at a time, then a side-by-side markdown table printed and written to
-// BENCHMARKS.md.
+// `npm run bench`: the same closed-loop workloads, over the v2 API and over
+// the v3 JSON gateway, against our Worker as `npm start` serves it, etcd 3.4
+// as 1 member and etcd 3.4 as 3 members, one target at a time, with each
+// target's floor (for ours, a Worker that does nothing, served the same way);
+// then a side-by-side markdown table printed and written to BENCHMARKS.md.
 //
 // Environment:
 //   BENCH_SECONDS=5        measured seconds per row (after a warm-up)
-//   BENCH_QUICK=1          smoke run: 1 s rows, no 100,000-key rows
+//   BENCH_QUICK=1          smoke run: 1 s rows, no 100,000- or 1,000,000-key rows, no 256-client v3 rows
 //   BENCH_POPULATE_SECONDS=90          cap on each key-count populate step
 //   BENCH_REF=HEAD         serve our Worker from this commit (default: a copy of the working tree)
 //   BENCH_KEEP_LOGS=dir    keep each server's log in this dir (relative to the repo)
@@ -16,20 +17,46 @@ import * as fs from "node:fs";
 import { RssSampler } from "./load.ts";
 import { TARGETS, document, environment, table, type Row } from "./report.ts";
 import { repoRoot } from "../support/processes.ts";
-import { sourceDescription, startEtcd, startOurs, type Target } from "./targets.ts";
-import { cas, populate, reads, watchers, writes, type RowResult, type Settings } from "./workloads.ts";
+import { sourceDescription, startEtcd, startFloor, startOurs, type Target } from "./targets.ts";
+import { cas, floor, populate, reads, v2, v3, watchers, writes, type Api, type RowResult, type Settings } from "./workloads.ts";
 
 const quick = process.env.BENCH_QUICK === "1";
 const seconds = Number(process.env.BENCH_SECONDS ?? (quick ? 1 : 5));
 const settings: Settings = { warmupMs: quick ? 300 : 1000, measureMs: seconds * 1000 };
 const CLIENTS = [1, 16, 64, 256];
+// The v3 rows double the row count: a quick run spares them the slowest count.
+const V3_CLIENTS = quick ? CLIENTS.filter((c) => c < 256) : CLIENTS;
 const WATCHERS = [100, 1000, 10_000];
 const KEY_COUNTS = quick ? [1000, 10_000] : [1000, 10_000, 100_000];
+const V3_KEY_COUNTS = quick ? [1000, 10_000] : [1000, 10_000, 100_000, 1_000_000];
 const SCALE_CLIENTS = 16;
+/** The keys the Setup rows write, that the fixed-size rows work over. */
+const BASE_KEYS = 1000;
+const POPULATE_IN_FLIGHT = 64;
 const populateMs = Number(process.env.BENCH_POPULATE_SECONDS ?? (quick ? 15 : 90)) * 1000;
-const SCALE = "Key count: reads and writes as the directory grows (16 clients)";
 const wanted = (process.env.BENCH_TARGETS ?? TARGETS.join(",")).split(",").map((s) => s.trim());
 const out = path.resolve(repoRoot, process.env.BENCH_OUT ?? "BENCHMARKS.md");
+
+const count = (n: number) => n.toLocaleString("en-US");
+
+/** Every section of the report, in the order the report prints them (not the order they run in). */
+const SECTION = {
+  setup: "Setup",
+  writes: `v2 writes: PUT 100-byte values over ${count(BASE_KEYS)} keys`,
+  reads: "v2 reads (default)",
+  quorumReads: "v2 reads (quorum=true)",
+  cas: "v2 compare-and-swap on one key (GET, then PUT ?prevIndex)",
+  scale: `v2 key count: reads and writes as the directory grows (${SCALE_CLIENTS} clients)`,
+  floor: "Floor: the cheapest answer (ours: a Worker that does nothing, served as npm start serves ours; etcd: GET /version)",
+  v3Put: `v3 put: 100-byte values over ${count(BASE_KEYS)} keys`,
+  v3Range: "v3 range of 1 key, linearizable (the default)",
+  v3Serializable: "v3 range of 1 key, serializable",
+  v3Prefix: `v3 range of 100 keys (a prefix holding 100 of the ${count(BASE_KEYS)}), linearizable`,
+  v3Cas: "v3 compare-and-swap on one key (txn: compare mod_revision, put on success, range on failure)",
+  v3Keyspace: `v3 keyspace size: range of 10 keys (linearizable, ${SCALE_CLIENTS} clients) as the keyspace grows`,
+  watchers: "Watchers: N long polls on one directory, one write",
+};
+const ORDER: string[] = Object.values(SECTION);
 
 const rows: Row[] = [];
 function record(section: string, label: string, target: string, r: RowResult): void {
@@ -46,34 +73,73 @@ function record(section: string, label: string, target: string, r: RowResult): v
   console.log(`  ${target.padEnd(6)} ${section} / ${label}: ${show}${r.note ? `  [${r.note}]` : ""}`);
 }
 
+const populateLabel = (api: Api, what: string) => `${what} (${api.batch > 1 ? `txns of ${api.batch} puts, ` : ""}${POPULATE_IN_FLIGHT} in flight)`;
+
+/**
+ * Grows the keyspace through `keyCounts`, populating before each step (within
+ * the budget), and records `measure` at each count in `section`.
+ */
+async function growing(t: Target, rss: RssSampler, api: Api, section: string, keyCounts: number[], measure: (keys: number) => Promise<[string, RowResult][]>): Promise<void> {
+  let have = BASE_KEYS;
+  for (const k of keyCounts) {
+    if (k > have) {
+      const p = await populate(t, rss, api, have, k, populateMs, POPULATE_IN_FLIGHT);
+      record(section, populateLabel(api, `populate to ${count(k)} keys`), t.name, p);
+      have = p.reached;
+    }
+    const keys = Math.min(k, have);
+    for (const [label, r] of await measure(keys)) record(section, `${label}, ${count(k)} keys`, t.name, { ...r, metrics: { keys, ...r.metrics } });
+  }
+}
+
+/** The floor row, with the target to itself. */
+async function benchFloor(t: Target, column: string, path: string): Promise<void> {
+  const rss = new RssSampler(() => t.serverPids());
+  try {
+    for (const c of CLIENTS) record(SECTION.floor, `${c} clients`, column, await floor(t, rss, c, path, settings));
+  } finally {
+    rss.stop();
+  }
+}
+
 async function benchTarget(t: Target): Promise<void> {
   const rss = new RssSampler(() => t.serverPids());
   const name = t.name;
   try {
-    record("Setup", "populate 1,000 keys (64 in flight)", name, await populate(t, rss, 0, 1000, 600_000));
-    for (const c of CLIENTS) record("Writes: PUT 100-byte values over 1,000 keys", `${c} clients`, name, await writes(t, rss, c, 1000, settings));
-    for (const c of CLIENTS) record("Reads (default)", `${c} clients`, name, await reads(t, rss, c, 1000, false, settings));
-    for (const c of CLIENTS) record("Reads (quorum=true)", `${c} clients`, name, await reads(t, rss, c, 1000, true, settings));
-    for (const c of CLIENTS) record("Compare-and-swap on one key (GET, then PUT ?prevIndex)", `${c} clients`, name, await cas(t, rss, c, settings));
-    let have = 1000;
-    for (const k of KEY_COUNTS) {
-      if (k > have) {
-        const p = await populate(t, rss, have, k, populateMs);
-        record(SCALE, `populate to ${k.toLocaleString("en-US")} keys (64 in flight)`, name, p);
-        have = p.reached;
-      }
-      const label = `${k.toLocaleString("en-US")} keys`;
-      const keys = Math.min(k, have);
-      const withKeys = (r: RowResult): RowResult => ({ ...r, metrics: { keys, ...r.metrics } });
-      record(SCALE, `read, ${label}`, name, withKeys(await reads(t, rss, SCALE_CLIENTS, keys, false, settings)));
-      record(SCALE, `write, ${label}`, name, withKeys(await writes(t, rss, SCALE_CLIENTS, keys, settings)));
-    }
+    record(SECTION.setup, populateLabel(v2, `populate ${count(BASE_KEYS)} v2 keys`), name, await populate(t, rss, v2, 0, BASE_KEYS, 600_000, POPULATE_IN_FLIGHT));
+    for (const c of CLIENTS) record(SECTION.writes, `${c} clients`, name, await writes(t, rss, v2, c, BASE_KEYS, settings));
+    for (const c of CLIENTS) record(SECTION.reads, `${c} clients`, name, await reads(t, rss, v2, c, BASE_KEYS, false, settings));
+    for (const c of CLIENTS) record(SECTION.quorumReads, `${c} clients`, name, await reads(t, rss, v2, c, BASE_KEYS, true, settings));
+    for (const c of CLIENTS) record(SECTION.cas, `${c} clients`, name, await cas(t, rss, v2, c, settings));
+    await growing(t, rss, v2, SECTION.scale, KEY_COUNTS, async (keys) => [
+      ["read", await reads(t, rss, v2, SCALE_CLIENTS, keys, false, settings)],
+      ["write", await writes(t, rss, v2, SCALE_CLIENTS, keys, settings)],
+    ]);
+    record(SECTION.setup, populateLabel(v3, `populate ${count(BASE_KEYS)} v3 keys`), name, await populate(t, rss, v3, 0, BASE_KEYS, 600_000, POPULATE_IN_FLIGHT));
+    for (const c of V3_CLIENTS) record(SECTION.v3Put, `${c} clients`, name, await writes(t, rss, v3, c, BASE_KEYS, settings));
+    for (const c of V3_CLIENTS) record(SECTION.v3Range, `${c} clients`, name, await reads(t, rss, v3, c, BASE_KEYS, true, settings));
+    for (const c of V3_CLIENTS) record(SECTION.v3Serializable, `${c} clients`, name, await reads(t, rss, v3, c, BASE_KEYS, false, settings));
+    for (const c of V3_CLIENTS) record(SECTION.v3Prefix, `${c} clients`, name, await reads(t, rss, v3, c, BASE_KEYS, true, settings, 100));
+    for (const c of V3_CLIENTS) record(SECTION.v3Cas, `${c} clients`, name, await cas(t, rss, v3, c, settings));
+    await growing(t, rss, v3, SECTION.v3Keyspace, V3_KEY_COUNTS, async (keys) => [["range of 10 keys", await reads(t, rss, v3, SCALE_CLIENTS, keys, true, settings, 10)]]);
     // Last: a target that cannot hold 10,000 watchers may fall over, and
     // must not spoil the other rows.
     let round = 0;
-    for (const n of WATCHERS) record("Watchers: N long polls on one directory, one write", `${n.toLocaleString("en-US")} watchers`, name, await watchers(t, rss, n, round++));
+    for (const n of WATCHERS) record(SECTION.watchers, `${count(n)} watchers`, name, await watchers(t, rss, n, round++));
   } finally {
     rss.stop();
+  }
+}
+
+/** Starts a target, runs `use` on it, and stops it whatever happens. */
+async function withTarget(name: string, start: () => Promise<Target>, use: (t: Target) => Promise<void>): Promise<void> {
+  console.log(`\n== ${name}: starting`);
+  const t = await start();
+  console.log(`== ${name}: up on ${t.host}:${t.port}, server pids ${t.serverPids().join(",") || "(none found)"}`);
+  try {
+    await use(t);
+  } finally {
+    await t.stop();
   }
 }
 
@@ -87,16 +153,16 @@ async function main(): Promise<void> {
     if (!wanted.includes(name)) continue;
     const load = fs.readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
     loads.push(`${name} ${load}`);
-    console.log(`\n== ${name}: starting (load average ${load})`);
-    const t = await starters[name]();
-    const pids = t.serverPids();
-    console.log(`== ${name}: up on ${t.host}:${t.port}, server pids ${pids.join(",") || "(none found)"}`);
-    try {
+    console.log(`\n== ${name}: load average ${load}`);
+    // Ours' floor is a Worker of its own, measured before ours starts so that
+    // it has the machine to itself; etcd's is its cheapest request.
+    if (name === "ours") await withTarget("floor", startFloor, (f) => benchFloor(f, name, "/"));
+    await withTarget(name, starters[name], async (t) => {
+      if (name !== "ours") await benchFloor(t, name, "/version");
       await benchTarget(t);
-    } finally {
-      await t.stop();
-    }
+    });
   }
+  rows.sort((a, b) => ORDER.indexOf(a.section) - ORDER.indexOf(b.section));
   const tbl = table(rows);
   const minutes = (Date.now() - started) / 60_000;
   console.log(`\n${tbl}\n`);

@@ -1,5 +1,6 @@
-// The benchmark targets: our Worker (started by `npm start` itself) and real
-// etcd 3.4 as a 1-member and a 3-member cluster, started and stopped through
+// The benchmark targets: our Worker (started by `npm start` itself), the
+// runtime's floor (a no-op Worker served the same way) and real etcd 3.4 as a
+// 1-member and a 3-member cluster, started and stopped through
 // support/processes.ts (process groups, temp dirs, cleanup on exit and
 // signals), plus the process-tree and memory readings the RSS sampler needs.
 import { execFileSync } from "node:child_process";
@@ -120,7 +121,6 @@ export function sourceDescription(): string {
  */
 export async function startOurs(): Promise<Target> {
   const dir = makeTempDir("bench-ours-");
-  const port = await freePort();
   let project: string;
   try {
     project = snapshot(dir);
@@ -128,14 +128,29 @@ export async function startOurs(): Promise<Target> {
     removeDir(dir);
     throw e;
   }
+  return startWorkerd({ name: "ours", dir, cmd: "npm", args: ["start", "--silent"], cwd: project, readyPath: "/version" });
+}
+
+/** The runtime's floor: bench/floor-worker.js, which does nothing, served as `npm start` serves ours (bench/floor.ts). */
+export function startFloor(): Promise<Target> {
+  return startWorkerd({ name: "floor", dir: makeTempDir("bench-floor-"), cmd: process.execPath, args: [path.join(repoRoot, "bench", "floor.ts")], cwd: repoRoot, readyPath: "/" });
+}
+
+/**
+ * A server whose work is done by workerd child processes (their RSS is what
+ * counts), listening on $PORT and up once `readyPath` answers 200.
+ */
+async function startWorkerd(o: { name: string; dir: string; cmd: string; args: string[]; cwd: string; readyPath: string }): Promise<Target> {
+  const { name, dir, cmd, args, cwd, readyPath } = o;
+  const port = await freePort();
   // CI: no interactive hotkeys, stdin is not a terminal here.
   const env = { ...process.env, PORT: String(port), CI: "true" };
-  const p = spawnServer({ name: `ours (npm start) on port ${port}`, cmd: "npm", args: ["start", "--silent"], cwd: project, env, dir, keepLogIn: keepLogIn() });
-  await waitUntil([p], "GET /version = 200 for 1 s", { timeoutMs: 120_000, stableMs: 1000 }, async () => (await httpStatus("127.0.0.1", port, "/version", 5000)) === 200);
+  const p = spawnServer({ name: `${name} (${path.basename(cmd)} ${args.map((a) => path.basename(a)).join(" ")}) on port ${port}`, cmd, args, cwd, env, dir, keepLogIn: keepLogIn() });
+  await waitUntil([p], `GET ${readyPath} = 200 for 1 s`, { timeoutMs: 120_000, stableMs: 1000 }, async () => (await httpStatus("127.0.0.1", port, readyPath, 5000)) === 200);
   let cached: number[] = [];
   let cachedAt = 0;
   return {
-    name: "ours",
+    name,
     host: "127.0.0.1",
     port,
     serverPids() {

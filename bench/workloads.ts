@@ -1,6 +1,8 @@
 // The benchmark rows. Each function measures one row against one target and
-// returns its metrics by name; report.ts lays them side by side.
-import { bulk, closedLoop, connect, openWatch, send, type Conn, type LoopResult, type Outcome, type RssSampler } from "./load.ts";
+// returns its metrics by name; report.ts lays them side by side. The same rows
+// run over the v2 API and over the v3 JSON gateway: an Api says how each
+// operation is spelt, the rows around it are shared.
+import { bulk, closedLoop, connect, openWatch, postJson, send, type Conn, type LoopResult, type Outcome, type RssSampler } from "./load.ts";
 import type { Target } from "./targets.ts";
 
 export type Metrics = Record<string, number>;
@@ -23,6 +25,124 @@ class HttpError extends Error {}
 function expect(status: number, ok: number[], body: string, what: string): void {
   if (!ok.includes(status)) throw new HttpError(`${what}: HTTP ${status} ${body.slice(0, 160).trim()}`);
 }
+
+// ------------------------------------------------------------------- keys
+
+const KEY_DIGITS = 7;
+
+/**
+ * Key i, zero-padded so that each block of 10^d keys shares a prefix: the
+ * v3 range rows read such a block as a prefix.
+ */
+const key = (i: number) => `bench/k${String(i).padStart(KEY_DIGITS, "0")}`;
+const CAS_KEY = "bench-cas/x";
+const pick = (keys: number) => Math.floor(Math.random() * keys);
+
+/** The prefix of a random block of `span` keys (a power of 10) among keys 0..keys-1; span 1 is one whole key. */
+function pickBlock(keys: number, span: number): string {
+  const digits = Math.round(Math.log10(span));
+  if (10 ** digits !== span || digits > KEY_DIGITS) throw new Error(`a range spans a power of 10 keys, not ${span}`);
+  if (keys < span) throw new Error(`a range of ${span} keys needs at least that many keys, not ${keys}`);
+  const name = key(pick(Math.floor(keys / span)) * span);
+  return digits === 0 ? name : name.slice(0, -digits);
+}
+
+// -------------------------------------------------------------------- APIs
+
+/** One operation as an API spells it; each rejects on an answer it does not expect. */
+export interface Api {
+  /** Keys one write may carry: a v2 PUT writes one, a v3 txn up to 128 (etcd's --max-txn-ops). */
+  batch: number;
+  /** Writes a 100-byte value to each of `keys` in one request. */
+  put(c: Conn, keys: string[]): Promise<void>;
+  /**
+   * Reads `key`, or every key under it when `prefix`; linearizable or served
+   * by the member asked. Resolves with how many keys it found.
+   */
+  get(c: Conn, key: string, o: { prefix: boolean; linearizable: boolean }): Promise<number>;
+  /** One compare-and-swap attempt on `key`: "expected" when the compare failed; `seen` is this client's memory of the key. */
+  swap(c: Conn, key: string, seen: { revision?: string }): Promise<Outcome>;
+  /** The metric a failed compare counts under. */
+  refusedMetric: string;
+}
+
+export const v2: Api = {
+  batch: 1,
+  async put(c, keys) {
+    if (keys.length !== 1) throw new Error("a v2 PUT writes one key");
+    const r = await send(c, "PUT", `/v2/keys/${keys[0]}`, FORM);
+    expect(r.status, [200, 201], r.body, "PUT");
+  },
+  async get(c, k, o) {
+    if (o.prefix) throw new Error("the v2 rows read one key");
+    const r = await send(c, "GET", `/v2/keys/${k}${o.linearizable ? "?quorum=true" : ""}`);
+    expect(r.status, [200], r.body, "GET");
+    return 1;
+  },
+  // A refused v2 PUT does not say the key's modifiedIndex: every attempt reads it first.
+  async swap(c, k) {
+    const g = await send(c, "GET", `/v2/keys/${k}`);
+    expect(g.status, [200], g.body, "CAS GET");
+    const idx = (JSON.parse(g.body) as { node: { modifiedIndex: number } }).node.modifiedIndex;
+    const p = await send(c, "PUT", `/v2/keys/${k}?prevIndex=${idx}`, FORM);
+    if (p.status === 412) return "expected";
+    expect(p.status, [200], p.body, "CAS PUT");
+    return "ok";
+  },
+  refusedMetric: "412/s",
+};
+
+interface GatewayReply {
+  header: { revision: string };
+  count?: string;
+  succeeded?: boolean;
+  responses?: { response_range?: { kvs?: { mod_revision: string }[] } }[];
+}
+
+const base64 = (s: string) => Buffer.from(s).toString("base64");
+const VALUE_BASE64 = base64(VALUE);
+
+/** The first key after every key that starts with `prefix` (etcd's range_end for a prefix). */
+const prefixEnd = (prefix: string) => prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+
+async function gateway(c: Conn, method: "put" | "range" | "txn", message: unknown): Promise<GatewayReply> {
+  const r = await postJson(c, `/v3/kv/${method}`, message);
+  expect(r.status, [200], r.body, method);
+  return JSON.parse(r.body) as GatewayReply;
+}
+
+export const v3: Api = {
+  batch: 128,
+  async put(c, keys) {
+    const puts = keys.map((k) => ({ key: base64(k), value: VALUE_BASE64 }));
+    if (puts.length === 1) await gateway(c, "put", puts[0]);
+    else await gateway(c, "txn", { success: puts.map((p) => ({ request_put: p })) });
+  },
+  async get(c, k, o) {
+    const r = await gateway(c, "range", { key: base64(k), range_end: o.prefix ? base64(prefixEnd(k)) : undefined, serializable: !o.linearizable });
+    return Number(r.count ?? 0);
+  },
+  // One request per attempt: a failed compare answers with the key as it is
+  // now (the failure branch's range), and a swap with the revision it wrote,
+  // so the client always knows what to compare against next.
+  async swap(c, k, seen) {
+    const kb = base64(k);
+    const r = await gateway(c, "txn", {
+      compare: [{ key: kb, target: "MOD", result: "EQUAL", mod_revision: seen.revision ?? "0" }],
+      success: [{ request_put: { key: kb, value: VALUE_BASE64 } }],
+      failure: [{ request_range: { key: kb } }],
+    });
+    if (r.succeeded) {
+      seen.revision = r.header.revision;
+      return "ok";
+    }
+    seen.revision = r.responses?.[0]?.response_range?.kvs?.[0]?.mod_revision;
+    return "expected";
+  },
+  refusedMetric: "failed compares/s",
+};
+
+// -------------------------------------------------------------------- rows
 
 function loopMetrics(r: LoopResult, peakRss: number, label = "req/s"): RowResult {
   return {
@@ -48,26 +168,29 @@ async function measured(t: Target, rss: RssSampler, clients: number, s: Settings
   }
 }
 
-const pick = (keys: number) => Math.floor(Math.random() * keys);
-
 /**
- * Writes /bench/k<from>..k<to-1> with `concurrency` in flight, for at most
- * `budgetMs`; `reached` is the key count afterwards (a slow target may stop short).
+ * Writes keys from..to-1, `api.batch` keys a request, with `concurrency`
+ * requests in flight, for at most `budgetMs`; `reached` is the key count
+ * afterwards (a slow target may stop short).
  */
-export async function populate(t: Target, rss: RssSampler, from: number, to: number, budgetMs: number, concurrency = 64): Promise<RowResult & { reached: number }> {
+export async function populate(t: Target, rss: RssSampler, api: Api, from: number, to: number, budgetMs: number, concurrency = 64): Promise<RowResult & { reached: number }> {
   const c = connect(t.host, t.port, concurrency);
   rss.reset();
   const t0 = performance.now();
+  let written = 0;
   try {
-    const { started, failed } = await bulk(to - from, concurrency, t0 + budgetMs, async (i) => {
-      const r = await send(c, "PUT", `/v2/keys/bench/k${from + i}`, FORM);
-      return r.status === 200 || r.status === 201;
+    const { started, failed } = await bulk(Math.ceil((to - from) / api.batch), concurrency, t0 + budgetMs, async (i) => {
+      const first = from + i * api.batch;
+      const keys = Array.from({ length: Math.min(api.batch, to - first) }, (_, j) => key(first + j));
+      await api.put(c, keys);
+      written += keys.length;
+      return true;
     });
     const secs = (performance.now() - t0) / 1000;
-    const reached = from + started;
+    const reached = Math.min(to, from + started * api.batch);
     return {
       reached,
-      metrics: { "writes/s": (started - failed) / secs, seconds: secs, "keys reached": reached, errors: failed, "peak RSS MB": rss.read() / MB },
+      metrics: { "writes/s": written / secs, seconds: secs, "keys reached": reached, errors: failed, "peak RSS MB": rss.read() / MB },
       note: reached < to ? `stopped at ${reached.toLocaleString("en-US")} keys: the ${Math.round(budgetMs / 1000)} s populate budget ran out` : undefined,
     };
   } finally {
@@ -75,47 +198,48 @@ export async function populate(t: Target, rss: RssSampler, from: number, to: num
   }
 }
 
-export async function writes(t: Target, rss: RssSampler, clients: number, keys: number, s: Settings): Promise<RowResult> {
+/** Writes of one random key among the first `keys`. */
+export async function writes(t: Target, rss: RssSampler, api: Api, clients: number, keys: number, s: Settings): Promise<RowResult> {
   const { r, peak } = await measured(t, rss, clients, s, async (c) => {
-    const res = await send(c, "PUT", `/v2/keys/bench/k${pick(keys)}`, FORM);
-    expect(res.status, [200, 201], res.body, "PUT");
+    await api.put(c, [key(pick(keys))]);
     return "ok";
   });
   return loopMetrics(r, peak);
 }
 
-export async function reads(t: Target, rss: RssSampler, clients: number, keys: number, quorum: boolean, s: Settings): Promise<RowResult> {
-  const q = quorum ? "?quorum=true" : "";
+/** Reads of a random block of `span` keys (a prefix; span 1 is one key) among the first `keys`; each must find them all. */
+export async function reads(t: Target, rss: RssSampler, api: Api, clients: number, keys: number, linearizable: boolean, s: Settings, span = 1): Promise<RowResult> {
   const { r, peak } = await measured(t, rss, clients, s, async (c) => {
-    const res = await send(c, "GET", `/v2/keys/bench/k${pick(keys)}${q}`);
-    expect(res.status, [200], res.body, "GET");
+    const found = await api.get(c, pickBlock(keys, span), { prefix: span > 1, linearizable });
+    if (found !== span) throw new Error(`read ${found} keys, not ${span}`);
     return "ok";
   });
   return loopMetrics(r, peak);
 }
 
-/** Compare-and-swap contention on one key: GET, then PUT ?prevIndex=<modifiedIndex>. */
-export async function cas(t: Target, rss: RssSampler, clients: number, s: Settings): Promise<RowResult> {
+/** Compare-and-swap contention on one key: failed compares are counted apart, not as errors. */
+export async function cas(t: Target, rss: RssSampler, api: Api, clients: number, s: Settings): Promise<RowResult> {
   const seed = connect(t.host, t.port, 1);
-  await send(seed, "PUT", "/v2/keys/bench-cas/x", FORM);
-  seed.agent.destroy();
-  let conflicts = 0;
+  try {
+    await api.put(seed, [CAS_KEY]);
+  } finally {
+    seed.agent.destroy();
+  }
+  const seen = Array.from({ length: clients }, () => ({}));
+  const { r, peak } = await measured(t, rss, clients, s, (c, client) => api.swap(c, CAS_KEY, seen[client]));
+  const out = loopMetrics(r, peak, "successful CAS/s");
+  out.metrics = { ...out.metrics, [api.refusedMetric]: r.expected / r.seconds };
+  return out;
+}
+
+/** The cheapest request a target answers: GET `path`, expecting 200. */
+export async function floor(t: Target, rss: RssSampler, clients: number, path: string, s: Settings): Promise<RowResult> {
   const { r, peak } = await measured(t, rss, clients, s, async (c) => {
-    const g = await send(c, "GET", "/v2/keys/bench-cas/x");
-    expect(g.status, [200], g.body, "CAS GET");
-    const idx = (JSON.parse(g.body) as { node: { modifiedIndex: number } }).node.modifiedIndex;
-    const p = await send(c, "PUT", `/v2/keys/bench-cas/x?prevIndex=${idx}`, FORM);
-    if (p.status === 412) {
-      conflicts++;
-      return "expected";
-    }
-    expect(p.status, [200], p.body, "CAS PUT");
+    const res = await send(c, "GET", path);
+    expect(res.status, [200], res.body, `GET ${path}`);
     return "ok";
   });
-  const out = loopMetrics(r, peak, "successful CAS/s");
-  out.metrics = { ...out.metrics, "412/s": r.expected / r.seconds };
-  void conflicts;
-  return out;
+  return loopMetrics(r, peak);
 }
 
 /**
