@@ -12,6 +12,7 @@ import * as lease from "../v3/gateway-lease.ts";
 import { errRequestTooLarge, GrpcCode, V3Error, type V3ErrorBody } from "../v3/errors.ts";
 import { goJSONSyntaxError } from "../go/json-syntax.ts";
 import { CLUSTER_PATHS } from "./v3-cluster-routes.ts";
+import { RECIPE_PATHS, runRecipe } from "./v3-recipe-routes.ts";
 import { forEachLine } from "../server/lines.ts";
 import * as gateway from "../v3/gateway-json.ts";
 import type {
@@ -85,8 +86,9 @@ const JSON_HEADERS = { ...CORS_HEADERS, "Content-Type": "application/json" };
 export async function handleV3(request: Request, path: string, cluster: string, api: ClusterApi, clientURL: string): Promise<Response> {
   const method = METHODS[path];
   const other = CLUSTER_PATHS[path];
+  const recipe = RECIPE_PATHS[path];
   const stream = path === "lease/keepalive" || path === "watch";
-  if (!method && !other && !stream) return withCORS(plainError(404, "Not Found"));
+  if (!method && !other && !recipe && !stream) return withCORS(plainError(404, "Not Found"));
   if (request.method === "OPTIONS") return new Response(null, { status: 200, headers: CORS_HEADERS });
   if (request.method !== "POST") return withCORS(plainError(405, "Method Not Allowed"));
   if (path === "lease/keepalive") return keepAliveStream(request, cluster, api);
@@ -95,6 +97,7 @@ export async function handleV3(request: Request, path: string, cluster: string, 
   try {
     const body = await readBody(request);
     if (other) return success(await other(parseObject(body), api, cluster, clientURL));
+    if (recipe) return success(await runRecipe(recipe, body, api, cluster));
     req = method.decode(body);
   } catch (err) {
     if (err instanceof V3Error) return errorResponse(err.body);

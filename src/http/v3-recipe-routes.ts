@@ -1,0 +1,116 @@
+/**
+ * etcd's v3lock and v3election services over the gateway (`/v3/lock/*`,
+ * `/v3/election/*`, Observe excepted), run in the Worker as clients of the
+ * cluster's KV API, as etcd runs them as clients of its own server. The
+ * recipes themselves are in src/v3/recipes.ts.
+ */
+import { goJSON } from "../go/json.ts";
+import type { V3Reply, V3Request } from "../server/api.ts";
+import { clusterId } from "../server/identity.ts";
+import { GrpcCode, V3Error } from "../v3/errors.ts";
+import { bytes, encodeKeyValue, fields, idToDecimal, int64, omitZero, readMessage, responseHeader, type Field } from "../v3/gateway-json.ts";
+import { acquire, errNoLeaderKey, leaderOf, proclaim, rangeOf, resign, type LeaderKey, type RecipeClient } from "../v3/recipes.ts";
+import type { RangeResponse, TxnResponse } from "../v3/types.ts";
+import type { ClusterApi } from "./cluster-client.ts";
+
+/** A recipe client that remembers the member and term of its last answer, for the response header. */
+class Client implements RecipeClient {
+  memberId = "";
+  raftTerm = 0;
+
+  constructor(private readonly api: ClusterApi) {}
+
+  private async call<T>(req: V3Request): Promise<T> {
+    const reply: V3Reply = await this.api.v3(req);
+    if (!reply.ok) throw new V3Error(reply.error.code, reply.error.message);
+    this.memberId = reply.memberId;
+    this.raftTerm = reply.raftTerm;
+    return reply.response as T;
+  }
+
+  range(req: Parameters<RecipeClient["range"]>[0]): Promise<RangeResponse> {
+    return this.call({ method: "range", req: rangeOf(req.key, req) });
+  }
+
+  txn(compare: { key: string; createRevision: number }, success: Parameters<RecipeClient["txn"]>[1], failure: Parameters<RecipeClient["txn"]>[2]): Promise<TxnResponse> {
+    const cmp = { key: compare.key, rangeEnd: "", target: "CREATE" as const, result: "EQUAL" as const, version: 0, createRevision: compare.createRevision, modRevision: 0, value: "", lease: 0 };
+    return this.call({ method: "txn", req: { compare: [cmp], success, failure } });
+  }
+
+  deleteKey(key: string): Promise<{ revision: number }> {
+    return this.call({ method: "deleteRange", req: { key, rangeEnd: "", prevKv: false } });
+  }
+
+  async deleted(key: string, revision: number): Promise<void> {
+    const create = { create_request: { key: btoa(key), start_revision: String(revision + 1), filters: ["NOPUT"] } };
+    const stream = await this.api.v3Watch(new Blob([`${JSON.stringify(create)}\n`]).stream());
+    const reader = stream.getReader();
+    const decoder = new TextDecoder();
+    let text = "";
+    try {
+      for (;;) {
+        const chunk = await reader.read();
+        if (chunk.done) throw new V3Error(GrpcCode.Unavailable, "etcdserver: the watch ended");
+        text += decoder.decode(chunk.value, { stream: true });
+        if (text.includes('"type":"DELETE"')) return;
+      }
+    } finally {
+      await reader.cancel().catch(() => {});
+    }
+  }
+
+  header(cluster: string, revision: number) {
+    return responseHeader({ clusterId: idToDecimal(clusterId(cluster)), memberId: this.memberId ? idToDecimal(this.memberId) : "", revision, raftTerm: this.raftTerm });
+  }
+}
+
+type Handler = (f: Field, c: Client, cluster: string) => Promise<string>;
+
+function leaderKey(node: ReturnType<Field>): LeaderKey {
+  if (node === undefined || node === "null") throw errNoLeaderKey();
+  const f = fields(node);
+  return { name: bytes(f("name")), key: bytes(f("key")), rev: int64(f("rev")), lease: int64(f("lease")) };
+}
+
+const leaderJSON = (l: LeaderKey) => omitZero({ name: btoa(l.name), key: btoa(l.key), rev: String(l.rev), lease: String(l.lease) });
+
+export const RECIPE_PATHS: Record<string, Handler> = {
+  "lock/lock": async (f, c, cluster) => {
+    const name = bytes(f("name"));
+    const lease = int64(f("lease"));
+    const held = await acquire(c, name, lease, "");
+    return goJSON({ header: c.header(cluster, held.waitRevision), key: btoa(held.key) });
+  },
+  "lock/unlock": async (f, c, cluster) => {
+    const r = await c.deleteKey(bytes(f("key")));
+    return goJSON({ header: c.header(cluster, r.revision) });
+  },
+  "election/campaign": async (f, c, cluster) => {
+    const name = bytes(f("name"));
+    const lease = int64(f("lease"));
+    const value = bytes(f("value"));
+    const held = await acquire(c, name, lease, value);
+    const leader = { name, key: held.key, rev: held.rev, lease };
+    // Campaigning again with another value proclaims it, as etcd's Campaign does.
+    if (held.value !== value) await proclaim(c, leader, value);
+    return goJSON({ header: c.header(cluster, held.txnRevision), leader: leaderJSON(leader) });
+  },
+  "election/proclaim": async (f, c, cluster) => {
+    const leader = leaderKey(f("leader"));
+    const revision = await proclaim(c, leader, bytes(f("value")));
+    return goJSON({ header: c.header(cluster, revision) });
+  },
+  "election/leader": async (f, c, cluster) => {
+    const { revision, kv } = await leaderOf(c, bytes(f("name")));
+    return goJSON({ header: c.header(cluster, revision), kv: encodeKeyValue(kv) });
+  },
+  "election/resign": async (f, c, cluster) => {
+    const revision = await resign(c, leaderKey(f("leader")));
+    return goJSON({ header: c.header(cluster, revision) });
+  },
+};
+
+/** Runs a lock or election call; its errors are thrown as V3Errors. */
+export function runRecipe(handler: Handler, body: string, api: ClusterApi, cluster: string): Promise<string> {
+  return handler(readMessage(body), new Client(api), cluster);
+}
