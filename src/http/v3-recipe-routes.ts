@@ -9,7 +9,8 @@ import type { V3Reply, V3Request } from "../server/api.ts";
 import { clusterId } from "../server/identity.ts";
 import { GrpcCode, V3Error } from "../v3/errors.ts";
 import { bytes, encodeKeyValue, fields, idToDecimal, int64, omitZero, readMessage, responseHeader, type Field } from "../v3/gateway-json.ts";
-import { acquire, errNoLeaderKey, leaderOf, proclaim, rangeOf, resign, type LeaderKey, type RecipeClient } from "../v3/recipes.ts";
+import { acquire, errNoLeaderKey, leaderOf, proclaim, resign, type LeaderKey, type RecipeClient } from "../v3/recipes.ts";
+import { rangeRequest } from "../v3/requests.ts";
 import type { RangeResponse, TxnResponse } from "../v3/types.ts";
 import type { ClusterApi } from "./cluster-client.ts";
 
@@ -29,7 +30,7 @@ class Client implements RecipeClient {
   }
 
   range(req: Parameters<RecipeClient["range"]>[0]): Promise<RangeResponse> {
-    return this.call({ method: "range", req: rangeOf(req.key, req) });
+    return this.call({ method: "range", req: rangeRequest(req.key, req) });
   }
 
   txn(compare: { key: string; createRevision: number }, success: Parameters<RecipeClient["txn"]>[1], failure: Parameters<RecipeClient["txn"]>[2]): Promise<TxnResponse> {

@@ -81,8 +81,20 @@ export class ReplicaState implements StateMachine<EntryResult> {
     let result!: V3Result;
     this.mvcc.applyAt(index, () => (result = this.keyspace.apply(decodeV3Command(encoded))));
     const change = this.keyspace.takeEvents();
-    if (change) for (const listen of this.v3Listeners) listen(change);
+    if (change) this.tell(change);
     return { kind: "v3", result };
+  }
+
+  /** Tells the listeners; one that fails must not fail the entry being applied. */
+  private tell(change: { revision: number; events: WatchEvent[] } | null): void {
+    for (const listen of this.v3Listeners) {
+      try {
+        listen(change);
+      } catch (err) {
+        console.error("a v3 watch listener failed", err);
+        this.v3Listeners.delete(listen);
+      }
+    }
   }
 
   /** Whether `id` was removed from the cluster for good. */
@@ -108,7 +120,7 @@ export class ReplicaState implements StateMachine<EntryResult> {
     this.membership = parsed.membership;
     if (parsed.v3 && index > this.mvcc.appliedIndex()) {
       this.mvcc.load(decodeDump(parsed.v3), index);
-      for (const listen of this.v3Listeners) listen(null);
+      this.tell(null);
     }
   }
 }

@@ -34,7 +34,16 @@ export function watchStream(
   return new ReadableStream({
     type: "bytes",
     start(controller: ReadableByteStreamController) {
-      const s = new WatchSession(state, (r) => controller.enqueue(encoder.encode(`${encodeWatchResponse(header(), r)}\n`)), later);
+      // A reader that went away must never fail the write that is being
+      // applied (watchers are told from inside the apply): the session ends.
+      const send = (r: WatchResponse) => {
+        try {
+          controller.enqueue(encoder.encode(`${encodeWatchResponse(header(), r)}\n`));
+        } catch {
+          session?.close();
+        }
+      };
+      const s = new WatchSession(state, send, later);
       session = s;
       const end = () => {
         s.close();

@@ -8,6 +8,7 @@
  * gone, which the caller waits for key by key.
  */
 import { GrpcCode, V3Error } from "./errors.ts";
+import { putRequest, rangeRequest } from "./requests.ts";
 import type { Bytes, KeyValue, RangeRequest, RangeResponse, RequestOp, TxnResponse } from "./types.ts";
 
 /** What the recipes need of the cluster. */
@@ -61,8 +62,8 @@ export async function acquire(c: RecipeClient, name: Bytes, lease: number, value
   const key = keyOf(name, lease);
   const r = await c.txn(
     { key, createRevision: 0 },
-    [{ put: { key, value, lease, prevKv: false, ignoreValue: false, ignoreLease: false } }],
-    [{ range: rangeOf(key) }],
+    [{ put: putRequest(key, value, { lease }) }],
+    [{ range: rangeRequest(key) }],
   );
   let rev = r.revision;
   let current = value;
@@ -88,7 +89,7 @@ async function waitForOlder(c: RecipeClient, prefix: Bytes, rev: number): Promis
 export async function proclaim(c: RecipeClient, leader: LeaderKey, value: Bytes): Promise<number> {
   const r = await c.txn(
     { key: leader.key, createRevision: leader.rev },
-    [{ put: { key: leader.key, value, lease: 0, prevKv: false, ignoreValue: false, ignoreLease: true } }],
+    [{ put: putRequest(leader.key, value, { ignoreLease: true }) }],
     [],
   );
   if (!r.succeeded) throw errNotLeader();
@@ -107,23 +108,4 @@ export async function leaderOf(c: RecipeClient, name: Bytes): Promise<{ revision
   const r = await c.range({ key: prefix, rangeEnd: prefixEnd(prefix), sortTarget: "CREATE", sortOrder: "ASCEND", limit: 1 });
   if (r.kvs.length === 0) throw errNoLeader();
   return { revision: r.revision, kv: r.kvs[0] };
-}
-
-export function rangeOf(key: Bytes, extra: Partial<RangeRequest> = {}): RangeRequest {
-  return {
-    key,
-    rangeEnd: "",
-    limit: 0,
-    revision: 0,
-    sortOrder: "NONE",
-    sortTarget: "KEY",
-    serializable: false,
-    keysOnly: false,
-    countOnly: false,
-    minModRevision: 0,
-    maxModRevision: 0,
-    minCreateRevision: 0,
-    maxCreateRevision: 0,
-    ...extra,
-  };
 }

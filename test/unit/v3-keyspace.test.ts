@@ -11,27 +11,10 @@ import { MemoryBackend } from "../../src/v3/memory-backend.ts";
 import { decodeDump, encodeDump } from "../../src/v3/snapshot.ts";
 import type { Compare, KeyValue, RangeRequest, RequestOp, TxnRequest, V3Command, V3Result } from "../../src/v3/types.ts";
 import { checkPut, checkTxn } from "../../src/v3/validate.ts";
+import { putRequest, rangeRequest } from "../../src/v3/requests.ts";
 
-const range = (key: string, extra: Partial<RangeRequest> = {}): RangeRequest => ({
-  key,
-  rangeEnd: "",
-  limit: 0,
-  revision: 0,
-  sortOrder: "NONE",
-  sortTarget: "KEY",
-  serializable: false,
-  keysOnly: false,
-  countOnly: false,
-  minModRevision: 0,
-  maxModRevision: 0,
-  minCreateRevision: 0,
-  maxCreateRevision: 0,
-  ...extra,
-});
-const put = (key: string, value: string, extra = {}): V3Command => ({
-  op: "put",
-  req: { key, value, lease: 0, prevKv: false, ignoreValue: false, ignoreLease: false, ...extra },
-});
+const range = rangeRequest;
+const put = (key: string, value: string, extra = {}): V3Command => ({ op: "put", req: putRequest(key, value, extra) });
 const del = (key: string, rangeEnd = "", prevKv = false): V3Command => ({ op: "deleteRange", req: { key, rangeEnd, prevKv } });
 const cmp = (key: string, extra: Partial<Compare>): Compare => ({
   key,

@@ -15,30 +15,15 @@ import { SqliteMvccBackend } from "../../src/replica/mvcc-sqlite.ts";
 import type { MvccBackend } from "../../src/v3/backend.ts";
 import { Keyspace } from "../../src/v3/keyspace.ts";
 import { MemoryBackend } from "../../src/v3/memory-backend.ts";
-import type { RangeRequest, V3Command } from "../../src/v3/types.ts";
+import { rangeRequest } from "../../src/v3/requests.ts";
+import type { V3Command } from "../../src/v3/types.ts";
 
 const scratch = (name: string) =>
   (env as unknown as { DISCOVERY_LIMITER: DurableObjectNamespace }).DISCOVERY_LIMITER.getByName(`mvcc-test-${name}`);
 
 const KEYS = ["a", "a\u0000", "a/b", "b", "\u0000", "\u00ff", "\u0080x", "zz"];
 
-function rangeReq(key: string, rangeEnd: string, revision: number): RangeRequest {
-  return {
-    key,
-    rangeEnd,
-    limit: 0,
-    revision,
-    sortOrder: "NONE",
-    sortTarget: "KEY",
-    serializable: false,
-    keysOnly: false,
-    countOnly: false,
-    minModRevision: 0,
-    maxModRevision: 0,
-    minCreateRevision: 0,
-    maxCreateRevision: 0,
-  };
-}
+const rangeReq = (key: string, rangeEnd: string, revision: number) => rangeRequest(key, { rangeEnd, revision });
 
 function randomCommand(rng: () => number, revision: number): V3Command {
   const key = () => KEYS[Math.floor(rng() * KEYS.length)];

@@ -4,34 +4,16 @@
  * revision on every member; a lease kept alive across a crash of the leader
  * is not expired by the leader change.
  */
-import { abortAllDurableObjects, runInDurableObject } from "cloudflare:test";
+import { abortAllDurableObjects } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { Replica } from "../../src/replica/replica.ts";
-import type { V3Reply, V3Request } from "../../src/server/api.ts";
-import type { ReplicaState } from "../../src/server/state.ts";
-import type { MvccDump } from "../../src/v3/backend.ts";
-import { agreedLeader, bounded, founders, replica, sleep, waitUntil } from "./cluster-helpers.ts";
+import type { V3Request } from "../../src/server/api.ts";
+import { putRequest, rangeRequest } from "../../src/v3/requests.ts";
+import { agreedLeader, founders, replica, sleep, waitUntil } from "./cluster-helpers.ts";
+import { dumpOf, ok, v3 } from "./v3-helpers.ts";
 
-function v3(cluster: string, id: string, req: V3Request): Promise<V3Reply> {
-  return bounded(replica(cluster, id).v3(req), 15_000, `${req.method} on ${id}`);
-}
 
-async function ok(reply: Promise<V3Reply>): Promise<Record<string, unknown>> {
-  const r = await reply;
-  if (!r.ok) throw new Error(`v3 failed: ${r.error.message}`);
-  return r.response as unknown as Record<string, unknown>;
-}
+const putWithLease = (key: string, lease: number): V3Request => ({ method: "put", req: putRequest(key, "v", { lease }) });
 
-const putWithLease = (key: string, lease: number): V3Request => ({
-  method: "put",
-  req: { key, value: "v", lease, prevKv: false, ignoreValue: false, ignoreLease: false },
-});
-
-function dumpOf(cluster: string, id: string): Promise<MvccDump> {
-  return runInDurableObject(replica(cluster, id) as unknown as DurableObjectStub<Replica>, (r: Replica) =>
-    (r.driver.state as ReplicaState).mvcc.dump(),
-  ) as Promise<MvccDump>;
-}
 
 describe("v3 leases", () => {
   it("a lease and its keys survive a restart of every replica, then expire: its keys go at one revision on every member", async () => {
@@ -91,7 +73,7 @@ describe("v3 leases", () => {
     const range = await ok(
       v3(cluster, now.leader, {
         method: "range",
-        req: { key: "held", rangeEnd: "", limit: 0, revision: 0, sortOrder: "NONE", sortTarget: "KEY", serializable: false, keysOnly: false, countOnly: false, minModRevision: 0, maxModRevision: 0, minCreateRevision: 0, maxCreateRevision: 0 },
+        req: rangeRequest("held"),
       }),
     );
     expect(range.count, "the key attached to the lease is still there").toBe(1);

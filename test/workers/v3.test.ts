@@ -4,50 +4,16 @@
  * keeps data, revisions and history, and a member cut off while the log was
  * compacted that catches up from a snapshot holding the whole keyspace.
  */
-import { abortAllDurableObjects, runInDurableObject } from "cloudflare:test";
+import { abortAllDurableObjects } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { Replica } from "../../src/replica/replica.ts";
-import type { V3Reply, V3Request } from "../../src/server/api.ts";
-import type { ReplicaState } from "../../src/server/state.ts";
-import type { MvccDump } from "../../src/v3/backend.ts";
-import type { KeyValue, RangeRequest } from "../../src/v3/types.ts";
+import { putRequest, rangeRequest } from "../../src/v3/requests.ts";
 import { agreedLeader, bounded, debug, founders, replica, SNAPSHOT_EVERY, waitUntil } from "./cluster-helpers.ts";
 import { call } from "./helpers.ts";
+import { dumpOf, ok, v3 } from "./v3-helpers.ts";
 
-const rangeOf = (key: string, extra: Partial<RangeRequest> = {}): RangeRequest => ({
-  key,
-  rangeEnd: "",
-  limit: 0,
-  revision: 0,
-  sortOrder: "NONE",
-  sortTarget: "KEY",
-  serializable: false,
-  keysOnly: false,
-  countOnly: false,
-  minModRevision: 0,
-  maxModRevision: 0,
-  minCreateRevision: 0,
-  maxCreateRevision: 0,
-  ...extra,
-});
-const putOf = (key: string, value: string) => ({ method: "put" as const, req: { key, value, lease: 0, prevKv: false, ignoreValue: false, ignoreLease: false } });
+const rangeOf = rangeRequest;
+const putOf = (key: string, value: string) => ({ method: "put" as const, req: putRequest(key, value) });
 
-function v3(cluster: string, id: string, req: V3Request): Promise<V3Reply> {
-  return bounded(replica(cluster, id).v3(req), 15_000, `${req.method} on ${id}`);
-}
-
-async function ok(reply: Promise<V3Reply>) {
-  const r = await reply;
-  if (!r.ok) throw new Error(`v3 failed: ${r.error.message}`);
-  return r.response as { revision: number; kvs?: KeyValue[]; count?: number };
-}
-
-/** A replica's whole v3 keyspace, every version, read inside its Durable Object. */
-function dumpOf(cluster: string, id: string): Promise<MvccDump> {
-  return runInDurableObject(replica(cluster, id) as unknown as DurableObjectStub<Replica>, (r: Replica) =>
-    (r.driver.state as ReplicaState).mvcc.dump(),
-  ) as Promise<MvccDump>;
-}
 
 describe("the v3 keyspace across replicas", () => {
   it("takes writes through any member, serves linearizable and serializable reads, and every member holds the same versions", async () => {
