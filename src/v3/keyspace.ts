@@ -151,9 +151,11 @@ class WriteView {
     if (limit > 0) limit++;
     const span = spanOf(r.key, r.rangeEnd);
     const rev = this.readRevision(r.revision);
-    const count = this.count(span, rev);
-    if (r.countOnly) return { revision: this.current(), kvs: [], more: false, count };
-    let kvs = this.range(span, rev, limit).filter(
+    if (r.countOnly) return { revision: this.current(), kvs: [], more: false, count: this.count(span, rev) };
+    const found = this.range(span, rev, limit);
+    // Without a limit the keys read are all there are: no second query to count them.
+    const count = limit > 0 ? this.count(span, rev) : found.length;
+    let kvs = found.filter(
       (kv) =>
         (r.maxModRevision === 0 || kv.modRevision <= r.maxModRevision) &&
         (r.minModRevision === 0 || kv.modRevision >= r.minModRevision) &&
