@@ -1,6 +1,7 @@
-// OpenStack's etcd3gw (Debian python3-etcd3gw), which speaks etcd's v3 JSON
-// gateway, against real etcd and against our server (the default cluster and
-// a named one), with the same exact expectations. The script reports
+// OpenStack's etcd3gw (Debian python3-etcd3gw, the JSON-gateway client tooz
+// uses for locks and group membership), against real etcd and against our
+// server (the default cluster and a named one), with the same exact
+// expectations: KV, transactions, leases, its lock recipe and a watch. The script reports
 // revisions relative to the one it read first.
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -29,12 +30,23 @@ const EXPECTED = (P: string) => ({
   delete_missing: false,
   delete_prefix: true,
   after: [],
+  lease_ttl_in_range: true,
+  lease_keys: [`${P}leased`],
+  lease_refresh: 30,
+  lease_revoke: true,
+  after_revoke: [],
+  lock_first: true,
+  lock_second_while_held: false,
+  lock_held: [true, false],
+  lock_release: true,
+  lock_second_after_release: true,
+  watch_event: { key: `${P}watched`, value: "seen", version: "1" },
 });
 
 const ours = oursClusters().map((c) => [`ours [${c.label}]`, t.ours, `${c.root}/v3/`] as const);
 
 describe.each([["etcd", t.etcd, "/v3/"] as const, ...ours])("etcd3gw against %s", (_label, url, apiPath) => {
-  it("put, get, create, replace (compare-and-swap), prefix reads sorted, delete, delete_prefix", async () => {
+  it("put, get, create, replace (compare-and-swap), prefix reads sorted, delete, delete_prefix, leases, locks, a watch", async () => {
     const u = new URL(url);
     const P = `gw-${Math.random().toString(36).slice(2, 8)}/`;
     const r = await run("/usr/bin/python3", [SCRIPT, u.hostname, u.port, apiPath, P], {}, 60_000);

@@ -7,6 +7,8 @@ usage: etcd3gw_client.py HOST PORT API_PATH PREFIX
 """
 import json
 import sys
+import threading
+import time
 
 from etcd3gw.client import Etcd3Client
 
@@ -39,4 +41,32 @@ out["delete"] = c.delete(k("b"))
 out["delete_missing"] = c.delete(k("b"))
 out["delete_prefix"] = c.delete_prefix(k(""))
 out["after"] = c.get_prefix(k(""))
+
+# Leases: a key attached to one, its time to live and keys, a refresh, a revoke.
+lease = c.lease(30)
+c.put(k("leased"), "v", lease=lease)
+out["lease_ttl_in_range"] = 0 < lease.ttl() <= 30
+out["lease_keys"] = [key.decode() for key in lease.keys()]
+out["lease_refresh"] = lease.refresh()
+out["lease_revoke"] = lease.revoke()
+out["after_revoke"] = c.get(k("leased"))
+
+# Locks (etcd3gw's own recipe: a txn creating the key with a lease).
+first = c.lock(k("lock"), ttl=30)
+second = c.lock(k("lock"), ttl=30)
+out["lock_first"] = first.acquire()
+out["lock_second_while_held"] = second.acquire()
+out["lock_held"] = [first.is_acquired(), second.is_acquired()]
+out["lock_release"] = first.release()
+out["lock_second_after_release"] = second.acquire()
+second.release()
+
+# A watch: the next change of a key, written once the watch is open.
+def write_later():
+    time.sleep(1.0)
+    c.put(k("watched"), "seen")
+
+threading.Thread(target=write_later).start()
+event = c.watch_once(k("watched"), timeout=10)
+out["watch_event"] = {"key": event["kv"]["key"].decode(), "value": event["kv"]["value"].decode(), "version": event["kv"]["version"]}
 print(json.dumps(out, sort_keys=True))
