@@ -119,3 +119,15 @@ declare module "node:http" {
 interface ImportMeta {
   readonly url: string;
 }
+
+/** The `ws` client, as the compat suite uses it (etcd's gateway serves /v3/watch over WebSocket). */
+declare module "ws" {
+  export default class WebSocket {
+    constructor(url: string);
+    on(event: "open" | "close", listener: () => void): this;
+    on(event: "message", listener: (data: { toString(): string }) => void): this;
+    on(event: "error", listener: (err: Error) => void): this;
+    send(data: string): void;
+    close(): void;
+  }
+}

@@ -90,6 +90,7 @@ export async function handleV3(request: Request, path: string, cluster: string, 
   const stream = path === "lease/keepalive" || path === "watch";
   if (!method && !other && !recipe && !stream) return withCORS(plainError(404, "Not Found"));
   if (request.method === "OPTIONS") return new Response(null, { status: 200, headers: CORS_HEADERS });
+  if (path === "watch" && request.headers.get("Upgrade")?.toLowerCase() === "websocket") return watchOverWebSocket(api);
   if (request.method !== "POST") return withCORS(plainError(405, "Method Not Allowed"));
   if (path === "lease/keepalive") return keepAliveStream(request, cluster, api);
   if (path === "watch") return success(await api.v3Watch(request.body ?? new Blob([]).stream()));
@@ -148,6 +149,42 @@ function keepAliveStream(request: Request, cluster: string, api: ClusterApi): Re
     .catch((err: unknown) => console.error("lease keepalive stream", err))
     .finally(() => writer.close().catch(() => {}));
   return new Response(readable, { headers: { ...JSON_HEADERS, "Grpc-Metadata-Content-Type": "application/grpc" } });
+}
+
+/**
+ * /v3/watch over WebSocket, as etcd's gateway also serves it: each text
+ * message is a watch request, each response a message. The messages feed the
+ * same request stream a chunked POST would, and the member's response lines
+ * go back one per message.
+ */
+function watchOverWebSocket(api: ClusterApi): Response {
+  const [client, server] = Object.values(new WebSocketPair());
+  server.accept();
+  const requests = new TransformStream<Uint8Array, Uint8Array>();
+  const writer = requests.writable.getWriter();
+  const encoder = new TextEncoder();
+  const left = new AbortController();
+  server.addEventListener("message", (e) => void writer.write(encoder.encode(`${String(e.data).trim()}\n`)).catch(() => {}));
+  server.addEventListener("close", () => {
+    // The client left: end its watches on the member too.
+    void writer.close().catch(() => {});
+    left.abort();
+  });
+  api
+    .v3Watch(requests.readable)
+    .then((responses) =>
+      forEachLine(
+        responses,
+        (line) => {
+          server.send(line);
+          return true;
+        },
+        left.signal,
+      ),
+    )
+    .catch((err: unknown) => console.error("watch over WebSocket", err))
+    .finally(() => server.close());
+  return new Response(null, { status: 101, webSocket: client });
 }
 
 const STATUS_TEXT: Record<number, string> = { 400: "Bad Request", 404: "Not Found", 412: "Precondition Failed", 500: "Internal Server Error", 503: "Service Unavailable" };

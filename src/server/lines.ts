@@ -3,10 +3,20 @@
  * clients of etcd's gateway send Watch and LeaseKeepAlive requests).
  */
 
-/** Calls `handle` with each non-empty line as it arrives, in order; stops early when it returns false. */
-export async function forEachLine(body: ReadableStream<Uint8Array> | null, handle: (line: string) => Promise<boolean> | boolean): Promise<void> {
+/**
+ * Calls `handle` with each non-empty line as it arrives, in order; stops
+ * early when it returns false, or when `signal` aborts (the stream is then
+ * canceled, which tells whoever writes it).
+ */
+export async function forEachLine(
+  body: ReadableStream<Uint8Array> | null,
+  handle: (line: string) => Promise<boolean> | boolean,
+  signal?: AbortSignal,
+): Promise<void> {
   if (!body) return;
   const reader = body.getReader();
+  if (signal?.aborted) return void (await reader.cancel().catch(() => {}));
+  signal?.addEventListener("abort", () => void reader.cancel().catch(() => {}));
   const decoder = new TextDecoder();
   let pending = "";
   for (;;) {

@@ -3,6 +3,7 @@
 // stream held open after the body ends. Compared line by line after masking
 // what differs between two clusters (ids, term) and turning revisions into
 // offsets from the revision each target was at when the scenario began.
+import WebSocket from "ws";
 import { describe, expect, it } from "vitest";
 import { targets } from "./harness/compare";
 import { send } from "./harness/http";
@@ -43,6 +44,41 @@ async function watch(url: string, requests: unknown[], first: number, then: () =
   await readUntil(total);
   abort.abort();
   return lines().map((l) =>
+    l
+      .replace(/"(cluster_id|member_id|raft_term)":"\d+"/g, '"$1":"<$1>"')
+      .replace(/"(revision|create_revision|mod_revision|compact_revision)":"(\d+)"/g, (_m, f: string, n: string) => `"${f}":"base+${Number(n) - base}"`),
+  );
+}
+
+/** The same as `watch`, over a WebSocket: each request a message, each response a message. */
+async function watchOverWebSocket(url: string, requests: unknown[], first: number, then: () => Promise<void>, total: number, base: number): Promise<string[]> {
+  const ws = new WebSocket(`${url.replace(/^http/, "ws")}/v3/watch`);
+  const messages: string[] = [];
+  const waiters: (() => void)[] = [];
+  ws.on("message", (data) => {
+    messages.push(data.toString());
+    waiters.splice(0).forEach((w) => w());
+  });
+  await new Promise<void>((resolve, reject) => {
+    ws.on("open", () => resolve());
+    ws.on("error", reject);
+  });
+  for (const r of requests) ws.send(JSON.stringify(r));
+  const readUntil = async (n: number) => {
+    const deadline = Date.now() + 10_000;
+    while (messages.length < n) {
+      if (Date.now() > deadline) throw new Error(`WebSocket watch on ${url}: ${messages.length} of ${n} messages after 10 s`);
+      await new Promise<void>((r) => {
+        waiters.push(r);
+        setTimeout(r, 200);
+      });
+    }
+  };
+  await readUntil(first);
+  await then();
+  await readUntil(total);
+  ws.close();
+  return messages.map((l) =>
     l
       .replace(/"(cluster_id|member_id|raft_term)":"\d+"/g, '"$1":"<$1>"')
       .replace(/"(revision|create_revision|mod_revision|compact_revision)":"(\d+)"/g, (_m, f: string, n: string) => `"${f}":"base+${Number(n) - base}"`),
@@ -92,6 +128,22 @@ describe("v3 watch against etcd", () => {
       ];
       return watch(url, requests, 5, async () => {}, 5, base);
     });
+  });
+
+  it("over a WebSocket: each request a message, each response a message", async () => {
+    await sameOnBoth((url, base, p) =>
+      watchOverWebSocket(
+        url,
+        [{ create_request: { key: b64(`${p}w`), prev_kv: true } }],
+        1,
+        async () => {
+          await post(url, "/v3/kv/put", { key: b64(`${p}w`), value: b64("1") });
+          await post(url, "/v3/kv/put", { key: b64(`${p}w`), value: b64("2") });
+        },
+        3,
+        base,
+      ),
+    );
   });
 
   it("from a compacted revision: created, then canceled with the compaction's revision", async () => {
