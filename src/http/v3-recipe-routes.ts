@@ -9,9 +9,10 @@ import type { V3Reply, V3Request } from "../server/api.ts";
 import { clusterId } from "../server/identity.ts";
 import { GrpcCode, V3Error } from "../v3/errors.ts";
 import { bytes, encodeKeyValue, fields, idToDecimal, int64, omitZero, readMessage, responseHeader, type Field } from "../v3/gateway-json.ts";
-import { acquire, errNoLeaderKey, leaderOf, proclaim, resign, type LeaderKey, type RecipeClient } from "../v3/recipes.ts";
+import { acquire, errNoLeaderKey, leaderOf, prefixEnd, proclaim, resign, type LeaderKey, type RecipeClient } from "../v3/recipes.ts";
+import { forEachLine } from "../server/lines.ts";
 import { rangeRequest } from "../v3/requests.ts";
-import type { RangeResponse, TxnResponse } from "../v3/types.ts";
+import type { KeyValue, RangeResponse, TxnResponse } from "../v3/types.ts";
 import type { ClusterApi } from "./cluster-client.ts";
 
 /** A recipe client that remembers the member and term of its last answer, for the response header. */
@@ -42,22 +43,26 @@ class Client implements RecipeClient {
     return this.call({ method: "deleteRange", req: { key, rangeEnd: "", prevKv: false } });
   }
 
-  async deleted(key: string, revision: number): Promise<void> {
-    const create = { create_request: { key: btoa(key), start_revision: String(revision + 1), filters: ["NOPUT"] } };
+  deleted(key: string, revision: number): Promise<void> {
+    return this.watch(key, "", revision + 1, (_rev, events) => !events.some((e) => e.type === "DELETE"));
+  }
+
+  /**
+   * Watches `key` (to `rangeEnd`, if given) from revision `from`, handing each
+   * response's revision and events to `onEvents` until it returns false.
+   */
+  async watch(key: string, rangeEnd: string, from: number, onEvents: (revision: number, events: WatchedEvent[]) => boolean): Promise<void> {
+    const create = { create_request: { key: btoa(key), ...(rangeEnd ? { range_end: btoa(rangeEnd) } : {}), start_revision: String(from) } };
     const stream = await this.api.v3Watch(new Blob([`${JSON.stringify(create)}\n`]).stream());
-    const reader = stream.getReader();
-    const decoder = new TextDecoder();
-    let text = "";
-    try {
-      for (;;) {
-        const chunk = await reader.read();
-        if (chunk.done) throw new V3Error(GrpcCode.Unavailable, "etcdserver: the watch ended");
-        text += decoder.decode(chunk.value, { stream: true });
-        if (text.includes('"type":"DELETE"')) return;
-      }
-    } finally {
-      await reader.cancel().catch(() => {});
-    }
+    let satisfied = false;
+    await forEachLine(stream, (line) => {
+      const result = (JSON.parse(line) as { result?: WireWatchResponse }).result;
+      if (!result?.events) return true;
+      const events = result.events.map((e) => ({ type: e.type ?? "PUT", kv: fromWire(e.kv) }));
+      satisfied = !onEvents(Number(result.header.revision ?? 0), events);
+      return !satisfied;
+    });
+    if (!satisfied) throw new V3Error(GrpcCode.Unavailable, "etcdserver: the watch ended");
   }
 
   header(cluster: string, revision: number) {
@@ -66,6 +71,70 @@ class Client implements RecipeClient {
 }
 
 type Handler = (f: Field, c: Client, cluster: string) => Promise<string>;
+
+interface WatchedEvent {
+  type: string;
+  kv: KeyValue;
+}
+
+type WireKeyValue = { key: string; create_revision?: string; mod_revision?: string; version?: string; value?: string; lease?: string };
+type WireWatchResponse = { header: { revision?: string }; events?: { type?: string; kv: WireKeyValue }[] };
+
+/** A key-value as the watch stream writes it (gateway JSON), back as data. */
+function fromWire(kv: WireKeyValue): KeyValue {
+  return {
+    key: atob(kv.key),
+    createRevision: Number(kv.create_revision ?? 0),
+    modRevision: Number(kv.mod_revision ?? 0),
+    version: Number(kv.version ?? 0),
+    value: atob(kv.value ?? ""),
+    lease: Number(kv.lease ?? 0),
+  };
+}
+
+/**
+ * Election Observe, as etcd's concurrency recipe observes: the leader now
+ * (waiting for a first candidate if there is none), then each value it
+ * proclaims, then, once its key is gone, the next leader; one
+ * `{"result":{"header","kv"}}` line each, until the client leaves.
+ */
+export function observeStream(body: string, api: ClusterApi, cluster: string): ReadableStream<Uint8Array> {
+  const name = bytes(readMessage(body)("name"));
+  const c = new Client(api);
+  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+  const writer = writable.getWriter();
+  const encoder = new TextEncoder();
+  const send = (revision: number, kv: KeyValue) =>
+    void writer.write(encoder.encode(`${goJSON({ result: { header: c.header(cluster, revision), kv: encodeKeyValue(kv) } })}\n`)).catch(() => {});
+  const prefix = `${name}/`;
+  const run = async () => {
+    for (;;) {
+      const now = await c.range(rangeRequest(prefix, { rangeEnd: prefixEnd(prefix), sortTarget: "CREATE", sortOrder: "ASCEND", limit: 1 }));
+      let leader: KeyValue | undefined = now.kvs[0];
+      let revision = now.revision;
+      if (!leader) {
+        // Nobody leads: the first key put under the name does.
+        await c.watch(prefix, prefixEnd(prefix), now.revision, (_rev, events) => {
+          const put = events.find((e) => e.type === "PUT");
+          if (put) [leader, revision] = [put.kv, put.kv.modRevision];
+          return !put;
+        });
+      }
+      send(revision, leader!);
+      await c.watch(leader!.key, "", revision + 1, (rev, events) => {
+        for (const e of events) {
+          if (e.type === "DELETE") return false;
+          send(rev, e.kv);
+        }
+        return true;
+      });
+    }
+  };
+  run()
+    .catch((err: unknown) => console.error("election observe", err))
+    .finally(() => writer.close().catch(() => {}));
+  return readable;
+}
 
 function leaderKey(node: ReturnType<Field>): LeaderKey {
   if (node === undefined || node === "null") throw errNoLeaderKey();

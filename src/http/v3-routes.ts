@@ -12,7 +12,7 @@ import * as lease from "../v3/gateway-lease.ts";
 import { errRequestTooLarge, GrpcCode, V3Error, type V3ErrorBody } from "../v3/errors.ts";
 import { goJSONSyntaxError } from "../go/json-syntax.ts";
 import { CLUSTER_PATHS } from "./v3-cluster-routes.ts";
-import { RECIPE_PATHS, runRecipe } from "./v3-recipe-routes.ts";
+import { observeStream, RECIPE_PATHS, runRecipe } from "./v3-recipe-routes.ts";
 import { forEachLine } from "../server/lines.ts";
 import * as gateway from "../v3/gateway-json.ts";
 import type {
@@ -87,13 +87,21 @@ export async function handleV3(request: Request, path: string, cluster: string, 
   const method = METHODS[path];
   const other = CLUSTER_PATHS[path];
   const recipe = RECIPE_PATHS[path];
-  const stream = path === "lease/keepalive" || path === "watch";
+  const stream = path === "lease/keepalive" || path === "watch" || path === "election/observe";
   if (!method && !other && !recipe && !stream) return withCORS(plainError(404, "Not Found"));
   if (request.method === "OPTIONS") return new Response(null, { status: 200, headers: CORS_HEADERS });
   if (path === "watch" && request.headers.get("Upgrade")?.toLowerCase() === "websocket") return watchOverWebSocket(api);
   if (request.method !== "POST") return withCORS(plainError(405, "Method Not Allowed"));
   if (path === "lease/keepalive") return keepAliveStream(request, cluster, api);
   if (path === "watch") return success(await api.v3Watch(request.body ?? new Blob([]).stream()));
+  if (path === "election/observe") {
+    try {
+      return success(observeStream(await request.text(), api, cluster));
+    } catch (err) {
+      if (err instanceof V3Error) return errorResponse(err.body);
+      throw err;
+    }
+  }
   let req: V3Request;
   try {
     const body = await readBody(request);

@@ -50,4 +50,45 @@ describe("v3 lock and election against etcd", () => {
       for (const lease of [L1, L2]) await post(url, "/v3/lease/revoke", { ID: lease });
     }
   }, 60_000);
+
+  it("observe: the leader, each value it proclaims, then the next leader once it resigns", async () => {
+    const t = targets();
+    const name = b64(`~observe-${Math.random().toString(36).slice(2, 8)}`);
+    const post = (url: string, path: string, body: unknown) => send(url, { method: "POST", path, body: JSON.stringify(body), contentType: "application/json" }, 20_000);
+    const run = async (url: string): Promise<unknown[]> => {
+      const base = Number((JSON.parse((await post(url, "/v3/kv/range", { key: b64("~observe-probe") })).body) as { header: { revision: string } }).header.revision);
+      for (const lease of [L1, L2]) expect((await post(url, "/v3/lease/grant", { TTL: "60", ID: lease })).status).toBe(200);
+      const campaign = JSON.parse((await post(url, "/v3/election/campaign", { name, lease: L1, value: b64("v1") })).body) as { leader: unknown };
+      const abort = new AbortController();
+      const res = await fetch(`${url}/v3/election/observe`, { method: "POST", body: JSON.stringify({ name }), signal: abort.signal });
+      const reader = res.body!.getReader();
+      const decoder = new TextDecoder();
+      let text = "";
+      const lines = () => text.split("\n").filter((l) => l !== "");
+      const readUntil = async (n: number) => {
+        while (lines().length < n) text += decoder.decode((await reader.read()).value, { stream: true });
+      };
+      await readUntil(1);
+      await post(url, "/v3/election/proclaim", { leader: campaign.leader, value: b64("v2") });
+      await readUntil(2);
+      const second = post(url, "/v3/election/campaign", { name, lease: L2, value: b64("w1") });
+      await new Promise((r) => setTimeout(r, 300)); // the second candidate is waiting behind the first
+      await post(url, "/v3/election/resign", { leader: campaign.leader });
+      await second;
+      await readUntil(3);
+      abort.abort();
+      for (const lease of [L1, L2]) await post(url, "/v3/lease/revoke", { ID: lease });
+      return lines().map((l) =>
+        JSON.parse(
+          l
+            .replace(/"(cluster_id|member_id|raft_term)":"\d+"/g, '"$1":"<$1>"')
+            .replace(/"(revision|create_revision|mod_revision)":"(\d+)"/g, (_m, f: string, n: string) => `"${f}":"base+${Number(n) - base}"`),
+        ),
+      );
+    };
+    const etcd = await run(t.etcd);
+    const ours = await run(t.ours);
+    expect(ours).toEqual(etcd);
+    expect(etcd).toHaveLength(3);
+  }, 60_000);
 });
