@@ -76,6 +76,8 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
   private readonly startTime = Date.now();
   private recvAppends = 0;
   private ticker: ReturnType<typeof setInterval> | null = null;
+  /** A peer said this replica was removed (kept in storage; read once, at load: every request asks). */
+  private toldRemoved = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -96,6 +98,7 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
   private load(): void {
     const sql = this.ctx.storage.sql;
     this.storage = new SqliteRaftStorage(this.ctx.storage);
+    this.toldRemoved = this.ctx.storage.kv.get<boolean>(REMOVED_KEY) === true;
     sql.exec(`CREATE TABLE IF NOT EXISTS replica_fault (peer TEXT PRIMARY KEY)`);
     for (const row of sql.exec<{ peer: string }>(`SELECT peer FROM replica_fault`)) this.transport.blocked.add(row.peer);
 
@@ -159,11 +162,12 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
    * peers answer a removed member with 410 Gone; it then stops for good.
    */
   private isRemoved(): boolean {
-    return this.state.isRemoved(this.id) || this.ctx.storage.kv.get<boolean>(REMOVED_KEY) === true;
+    return this.toldRemoved || this.state.isRemoved(this.id);
   }
 
   private learnRemoved(): void {
-    if (this.ctx.storage.kv.get<boolean>(REMOVED_KEY) === true) return;
+    if (this.toldRemoved) return;
+    this.toldRemoved = true;
     this.ctx.storage.kv.put(REMOVED_KEY, true);
     this.stop();
   }
