@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { targets } from "./harness/compare";
 import { send } from "./harness/http";
-import { call, k, mask, rev, shaped, v3sequence } from "./harness/v3";
+import { call, k, mask, normalizeStreamLine, rev, shaped, v3sequence } from "./harness/v3";
 
 const id = () => String(1_000_000 + Math.floor(Math.random() * 1_000_000_000));
 const [L1, L2] = [id(), id()];
@@ -78,13 +78,7 @@ describe("v3 lock and election against etcd", () => {
       await readUntil(3);
       abort.abort();
       for (const lease of [L1, L2]) await post(url, "/v3/lease/revoke", { ID: lease });
-      return lines().map((l) =>
-        JSON.parse(
-          l
-            .replace(/"(cluster_id|member_id|raft_term)":"\d+"/g, '"$1":"<$1>"')
-            .replace(/"(revision|create_revision|mod_revision)":"(\d+)"/g, (_m, f: string, n: string) => `"${f}":"base+${Number(n) - base}"`),
-        ),
-      );
+      return lines().map((l) => JSON.parse(normalizeStreamLine(l, base)));
     };
     const etcd = await run(t.etcd);
     const ours = await run(t.ours);

@@ -7,6 +7,7 @@ import WebSocket from "ws";
 import { describe, expect, it } from "vitest";
 import { targets } from "./harness/compare";
 import { send } from "./harness/http";
+import { normalizeStreamLine } from "./harness/v3";
 
 const t = targets();
 const b64 = (s: string) => Buffer.from(s).toString("base64");
@@ -43,11 +44,7 @@ async function watch(url: string, requests: unknown[], first: number, then: () =
   await then();
   await readUntil(total);
   abort.abort();
-  return lines().map((l) =>
-    l
-      .replace(/"(cluster_id|member_id|raft_term)":"\d+"/g, '"$1":"<$1>"')
-      .replace(/"(revision|create_revision|mod_revision|compact_revision)":"(\d+)"/g, (_m, f: string, n: string) => `"${f}":"base+${Number(n) - base}"`),
-  );
+  return lines().map((l) => normalizeStreamLine(l, base));
 }
 
 /** The same as `watch`, over a WebSocket: each request a message, each response a message. */
@@ -78,11 +75,7 @@ async function watchOverWebSocket(url: string, requests: unknown[], first: numbe
   await then();
   await readUntil(total);
   ws.close();
-  return messages.map((l) =>
-    l
-      .replace(/"(cluster_id|member_id|raft_term)":"\d+"/g, '"$1":"<$1>"')
-      .replace(/"(revision|create_revision|mod_revision|compact_revision)":"(\d+)"/g, (_m, f: string, n: string) => `"${f}":"base+${Number(n) - base}"`),
-  );
+  return messages.map((l) => normalizeStreamLine(l, base));
 }
 
 async function revisionOf(url: string): Promise<number> {

@@ -366,3 +366,14 @@ export function v3sequence(name: string, steps: V3Step[], o: { cluster?: "named"
   const label = named && cluster === DEFAULT_CLUSTER ? { ...cluster, label: "named" as const } : cluster;
   it(`${name} [${label.label}]`, () => runV3(name, steps, label), o.timeoutMs);
 }
+
+/**
+ * One line of a v3 stream (watch, observe) with what differs between two
+ * clusters masked (ids, term) and revisions as offsets from `base`, the
+ * revision the target was at when the scenario began.
+ */
+export function normalizeStreamLine(line: string, base: number): string {
+  return line
+    .replace(/"(cluster_id|member_id|raft_term)":"\d+"/g, '"$1":"<$1>"')
+    .replace(/"(revision|create_revision|mod_revision|compact_revision)":"(\d+)"/g, (_m, f: string, n: string) => `"${f}":"base+${Number(n) - base}"`);
+}
