@@ -19,6 +19,8 @@ export interface Env {
   SNAPSHOT_EVERY?: string;
   /** Watches one Worker instance holds open at most (0: no limit); `npm start` sets it from the open-file limit. */
   MAX_WATCHES?: string;
+  /** Milliseconds between progress notifications to v3 watchers that asked for them (default 600,000: etcd's 10 minutes). */
+  WATCH_PROGRESS_NOTIFY_MS?: string;
   /** "true" exposes /_debug/... (crash, partition, heal) for tests. */
   DEBUG_FAULTS?: string;
   /** Public origin put in front of tokens in /new answers; the request's origin when unset. */
@@ -42,6 +44,7 @@ export interface Config {
   clusterSize: number;
   snapshotEvery: number;
   maxWatches: number;
+  watchProgressNotifyMs: number;
   debugFaults: boolean;
   discovery: DiscoveryConfig;
 }
@@ -58,6 +61,9 @@ export const DEFAULT_NEW_PER_MINUTE = 60;
 /** The limiter keeps one timestamp per allowed request of the last minute, so it stays small. */
 export const MAX_NEW_PER_MINUTE = 10_000;
 const MAX_MAX_WATCHES = 1_000_000;
+/** etcd's --experimental-watch-progress-notify-interval default. */
+export const DEFAULT_WATCH_PROGRESS_NOTIFY_MS = 10 * 60 * 1000;
+const MAX_WATCH_PROGRESS_NOTIFY_MS = 24 * 60 * 60 * 1000;
 
 export class ConfigError extends Error {}
 
@@ -78,6 +84,7 @@ function parseConfig(vars: Vars): Config {
     clusterSize: integer("CLUSTER_SIZE", vars.CLUSTER_SIZE, DEFAULT_CLUSTER_SIZE, 1, MAX_CLUSTER_SIZE),
     snapshotEvery: integer("SNAPSHOT_EVERY", vars.SNAPSHOT_EVERY, DEFAULT_SNAPSHOT_EVERY, 1, MAX_SNAPSHOT_EVERY),
     maxWatches: integer("MAX_WATCHES", vars.MAX_WATCHES, 0, 0, MAX_MAX_WATCHES),
+    watchProgressNotifyMs: integer("WATCH_PROGRESS_NOTIFY_MS", vars.WATCH_PROGRESS_NOTIFY_MS, DEFAULT_WATCH_PROGRESS_NOTIFY_MS, 10, MAX_WATCH_PROGRESS_NOTIFY_MS),
     debugFaults: boolean("DEBUG_FAULTS", vars.DEBUG_FAULTS),
     discovery: {
       baseURL: baseURL(vars.DISCOVERY_BASE_URL),

@@ -246,6 +246,8 @@ export interface EtcdOptions {
   /** How long every member's /health has to answer 200, and for how long in a row. */
   timeoutMs: number;
   stableMs?: number;
+  /** More etcd flags, given to every member. */
+  extraArgs?: string[];
   keepLogIn?: string;
 }
 
@@ -268,6 +270,7 @@ export async function startEtcdCluster(o: EtcdOptions): Promise<EtcdCluster> {
       "--initial-advertise-peer-urls", peerUrl,
       "--initial-cluster", initialCluster,
       ...(o.clusterToken ? ["--initial-cluster-state", "new", "--initial-cluster-token", o.clusterToken] : []),
+      ...(o.extraArgs ?? []),
     ];
     const server = spawnServer({ name: `etcd ${m.name} at ${clientUrl}`, cmd: "etcd", args, cwd: dir, env: { ...process.env }, dir, keepLogIn: o.keepLogIn });
     return { name: m.name, clientPort: m.client, clientUrl, server };

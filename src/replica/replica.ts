@@ -37,7 +37,7 @@ import { foundingMembers, parseReplicaName, replicaName, sortedMembers } from ".
 import { MembersService } from "../server/members-service.ts";
 import { ReplicaState, type EntryResult } from "../server/state.ts";
 import { V3Service } from "../server/v3-service.ts";
-import { watchStream } from "../server/v3-watch.ts";
+import { watchStream, type WatchTimers } from "../server/v3-watch.ts";
 import { idToDecimal } from "../v3/gateway-json.ts";
 import type { KeysRequest } from "../v2/request.ts";
 import type { StoreStats } from "../v2/stats.ts";
@@ -225,8 +225,17 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
 
   v3Watch(requests: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
     const ids = { clusterId: idToDecimal(clusterId(this.cluster)), memberId: idToDecimal(this.id) };
-    const later = (fn: () => void) => void setTimeout(fn, WATCH_SYNC_MS);
-    return watchStream(this.state, requests, () => ({ ...ids, raftTerm: this.driver.raftPosition().term }), later);
+    const progressMs = config(this.env).watchProgressNotifyMs;
+    const timers: WatchTimers = {
+      later: (fn) => void setTimeout(fn, WATCH_SYNC_MS),
+      every: (fn) => {
+        // Up to a tenth more, as etcd adds, so that streams opened together
+        // (a client restarting) are not all notified in the same instant.
+        const timer = setInterval(fn, progressMs + Math.floor(Math.random() * (progressMs / 10)));
+        return () => clearInterval(timer);
+      },
+    };
+    return watchStream(this.state, requests, () => ({ ...ids, raftTerm: this.driver.raftPosition().term }), timers);
   }
 
   v3Status(withHash: boolean): V3MemberStatus {

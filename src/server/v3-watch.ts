@@ -16,6 +16,17 @@ interface Watcher {
   selector: WatchSelector;
   /** The first revision this watcher has not been sent yet. */
   next: number;
+  progressNotify: boolean;
+  /** Nothing was sent to it since the last progress tick (etcd's `progress[id]`). */
+  quietSinceTick: boolean;
+}
+
+/** The timers a session runs on: the replica's, or a test's. */
+export interface WatchTimers {
+  /** Runs `fn` after the requests at hand are answered. */
+  later(fn: () => void): void;
+  /** Runs `fn` every progress-notify interval until the returned function is called. */
+  every(fn: () => void): () => void;
 }
 
 /**
@@ -27,7 +38,7 @@ export function watchStream(
   state: ReplicaState,
   requests: ReadableStream<Uint8Array>,
   header: () => { clusterId: string; memberId: string; raftTerm: number },
-  later: (fn: () => void) => void,
+  timers: WatchTimers,
 ): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   let session: WatchSession | null = null;
@@ -43,7 +54,7 @@ export function watchStream(
           session?.close();
         }
       };
-      const s = new WatchSession(state, send, later);
+      const s = new WatchSession(state, send, timers);
       session = s;
       const end = () => {
         s.close();
@@ -64,12 +75,13 @@ export class WatchSession {
   private readonly watchers = new Map<number, Watcher>();
   private nextId = 0;
   private readonly listener = (change: { revision: number; events: WatchEvent[] } | null) => this.changed(change);
+  /** Stops the progress ticks; set while some watcher asked for progress_notify. */
+  private stopTicks: (() => void) | null = null;
 
   constructor(
     private readonly state: ReplicaState,
-    private readonly send: (response: WatchResponse) => void,
-    /** Runs `fn` after the requests at hand are answered (a timer, in a replica). */
-    private readonly later: (fn: () => void) => void,
+    private readonly sendResponse: (response: WatchResponse) => void,
+    private readonly timers: WatchTimers,
   ) {
     state.v3Listeners.add(this.listener);
   }
@@ -88,6 +100,31 @@ export class WatchSession {
   close(): void {
     this.state.v3Listeners.delete(this.listener);
     this.watchers.clear();
+    this.stopTicks?.();
+    this.stopTicks = null;
+  }
+
+  private send(response: WatchResponse): void {
+    if (response.events?.length) {
+      const w = this.watchers.get(response.watchId);
+      if (w) w.quietSinceTick = false;
+    }
+    this.sendResponse(response);
+  }
+
+  /**
+   * progress_notify, as etcd's server does it: on each tick, a watcher that
+   * was sent no events since the previous tick and is caught up gets an
+   * empty response carrying the current revision (so a client knows it has
+   * seen everything up to there); one that got events gets nothing.
+   */
+  private progressTick(): void {
+    const revision = this.state.keyspace.revision();
+    for (const w of this.watchers.values()) {
+      if (!w.progressNotify) continue;
+      if (w.quietSinceTick && w.next > revision) this.sendResponse({ revision, watchId: w.id });
+      w.quietSinceTick = true;
+    }
   }
 
   private create(c: Extract<WatchRequest, { create: unknown }>["create"]): void {
@@ -99,11 +136,13 @@ export class WatchSession {
       // The history it asks for is gone: created, then canceled with the compaction's revision.
       return this.send({ watchId: id, canceled: true, compactRevision: compacted });
     }
-    const watcher: Watcher = { id, selector: selectorOf(c), next: c.startRevision > 0 ? c.startRevision : revision + 1 };
+    const next = c.startRevision > 0 ? c.startRevision : revision + 1;
+    const watcher: Watcher = { id, selector: selectorOf(c), next, progressNotify: c.progressNotify, quietSinceTick: true };
     this.watchers.set(id, watcher);
+    if (c.progressNotify && !this.stopTicks) this.stopTicks = this.timers.every(() => this.progressTick());
     // etcd sends history from a background sync, after it has answered the
     // requests that came with the create; so does this.
-    this.later(() => {
+    this.timers.later(() => {
       if (this.watchers.get(id) === watcher) this.catchUp(watcher, this.state.keyspace.revision());
     });
   }

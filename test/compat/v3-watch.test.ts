@@ -7,6 +7,7 @@ import WebSocket from "ws";
 import { describe, expect, it } from "vitest";
 import { targets } from "./harness/compare";
 import { send } from "./harness/http";
+import { WATCH_PROGRESS_NOTIFY_MS } from "./harness/processes";
 import { normalizeStreamLine } from "./harness/v3";
 
 const t = targets();
@@ -122,6 +123,21 @@ describe("v3 watch against etcd", () => {
       return watch(url, requests, 5, async () => {}, 5, base);
     });
   });
+
+  it("progress_notify on a timer: a quiet watcher that asked is sent the current revision each interval; its neighbour is not", async () => {
+    await sameOnBoth(async (url, base, p) => {
+      await post(url, "/v3/kv/put", { key: b64(`${p}n`), value: b64("1") });
+      const requests = [
+        { create_request: { key: b64(`${p}n`), watch_id: "3", progress_notify: true } },
+        { create_request: { key: b64(`${p}n`), watch_id: "4" } },
+      ];
+      // Two creates, then (one interval later, with up to 10% jitter on both) one notification.
+      const started = Date.now();
+      const lines = await watch(url, requests, 3, async () => {}, 3, base);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(WATCH_PROGRESS_NOTIFY_MS * 0.9);
+      return lines;
+    });
+  }, 30_000);
 
   it("over a WebSocket: each request a message, each response a message", async () => {
     await sameOnBoth((url, base, p) =>

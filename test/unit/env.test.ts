@@ -9,6 +9,7 @@ describe("config", () => {
       clusterSize: 3,
       snapshotEvery: 10_000,
       maxWatches: 0,
+      watchProgressNotifyMs: 600_000,
       debugFaults: false,
       discovery: { baseURL: null, tokenTTLSeconds: 604_800, newPerMinute: 60 },
     });
@@ -27,6 +28,7 @@ describe("config", () => {
     [{ SNAPSHOT_EVERY: "0" }, 'SNAPSHOT_EVERY must be a whole number from 1 to 1000000, not "0"'],
     [{ SNAPSHOT_EVERY: "1e3" }, 'SNAPSHOT_EVERY must be a whole number from 1 to 1000000, not "1e3"'],
     [{ MAX_WATCHES: "-1" }, 'MAX_WATCHES must be a whole number from 0 to 1000000, not "-1"'],
+    [{ WATCH_PROGRESS_NOTIFY_MS: "5" }, 'WATCH_PROGRESS_NOTIFY_MS must be a whole number from 10 to 86400000, not "5"'],
     [{ DEBUG_FAULTS: "yes" }, 'DEBUG_FAULTS must be "true" or "false", not "yes"'],
     [{ DISCOVERY_NEW_PER_MINUTE: "10001" }, 'DISCOVERY_NEW_PER_MINUTE must be a whole number from 0 to 10000, not "10001"'],
     [{ DISCOVERY_BASE_URL: "discovery.example.com" }, "DISCOVERY_BASE_URL must be an absolute http(s) URL"],

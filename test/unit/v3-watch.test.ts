@@ -20,9 +20,17 @@ function setup() {
   const apply = (cmd: V3Command) => state.apply({ index: ++index, term: 1, type: "normal", data: encodeV3Entry(cmd) } as Entry);
   const sent: WatchResponse[] = [];
   const queued: (() => void)[] = [];
-  const session = new WatchSession(state, (r) => sent.push(r), (fn) => queued.push(fn));
+  const ticking = new Set<() => void>();
+  const session = new WatchSession(state, (r) => sent.push(r), {
+    later: (fn) => queued.push(fn),
+    every: (fn) => {
+      ticking.add(fn);
+      return () => ticking.delete(fn);
+    },
+  });
   const runLater = () => queued.splice(0).forEach((fn) => fn());
-  return { state, apply, sent, session, runLater };
+  const tick = () => ticking.forEach((fn) => fn());
+  return { state, apply, sent, session, runLater, tick, ticking };
 }
 
 const put = (key: string, value: string): V3Command => ({ op: "put", req: { key, value, lease: 0, prevKv: false, ignoreValue: false, ignoreLease: false } });
@@ -65,6 +73,33 @@ describe("a v3 watch session", () => {
       { revision: 4, watchId: 1, created: true },
       { revision: 4, watchId: 1, canceled: true },
     ]);
+  });
+
+  it("progress_notify: each tick, a caught-up watcher that got no events since the last one is sent the current revision", () => {
+    const { apply, sent, session, runLater, tick, ticking } = setup();
+    apply(put("p", "1")); // 2
+    session.handle(create("p", { progressNotify: true })); // 0
+    session.handle(create("p")); // 1: did not ask
+    session.handle(create("q", { progressNotify: true, startRevision: 1 })); // 2: history pending
+    tick(); // 2 is not caught up yet: nothing for it
+    runLater();
+    apply(put("p", "2")); // 3: events for 0 and 1
+    tick(); // 0 got events since the last tick: nothing; 2 did not
+    tick(); // now 0 is quiet too
+    expect(sent.map(summary)).toEqual([
+      [0, 2, true, false, []],
+      [1, 2, true, false, []],
+      [2, 2, true, false, []],
+      [0, 2, false, false, []],
+      [0, 3, false, false, ["PUT p@3"]],
+      [1, 3, false, false, ["PUT p@3"]],
+      [2, 3, false, false, []],
+      [0, 3, false, false, []],
+      [2, 3, false, false, []],
+    ]);
+    expect(ticking.size).toBe(1);
+    session.close();
+    expect(ticking.size).toBe(0);
   });
 
   it("catches a watcher up from history when a snapshot replaces the keyspace", () => {

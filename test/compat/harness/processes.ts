@@ -18,9 +18,21 @@ export interface Server {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Both servers send v3 progress notifications this often (etcd's default is
+ * 10 minutes), so a test can see one; a watch that asks for them and lives
+ * less than this never gets one, on either.
+ */
+export const WATCH_PROGRESS_NOTIFY_MS = 2000;
+
 /** Starts a fresh single-member etcd 3.4 with the v2 API on free ports. */
 export async function startEtcd(): Promise<Server> {
-  const cluster = await startEtcdCluster({ names: ["compat"], tempPrefix: "compat-etcd", timeoutMs: 30_000 });
+  const cluster = await startEtcdCluster({
+    names: ["compat"],
+    tempPrefix: "compat-etcd",
+    timeoutMs: 30_000,
+    extraArgs: [`--experimental-watch-progress-notify-interval=${WATCH_PROGRESS_NOTIFY_MS}ms`],
+  });
   const [member] = cluster.members;
   const c = member.clientUrl;
   // etcd publishes its member attributes and the cluster version through the
@@ -46,7 +58,7 @@ export async function startOurs(): Promise<Server> {
   const dir = makeTempDir("compat-ours-");
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const args = ["scripts/start.sh", "--persist-to", path.join(dir, "state")];
+  const args = ["scripts/start.sh", "--persist-to", path.join(dir, "state"), "--var", `WATCH_PROGRESS_NOTIFY_MS:${WATCH_PROGRESS_NOTIFY_MS}`];
   const env = { ...process.env, PORT: String(port), CI: "true" };
   const server = spawnServer({ name: `ours at ${url}`, cmd: "sh", args, cwd: repoRoot, env, dir });
   await waitUntil([server], "GET /version = 200", { timeoutMs: 60_000 }, async () => (await httpStatus("127.0.0.1", port, "/version", 5000)) === 200);
