@@ -13,13 +13,15 @@
 // from wrangler.jsonc through wrangler's own reader.
 //
 // Usage: node scripts/serve.ts [--persist-to DIR] [--var NAME:VALUE]...
-// Environment: PORT (8787), HOST (127.0.0.1), INSPECTOR_PORT (off).
+// Environment: PORT (8787), HOST (127.0.0.1), GRPC_PORT (2379; 0: no gRPC),
+// INSPECTOR_PORT (off).
 import { execFileSync } from "node:child_process";
 import { createRequire } from "node:module";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { config, ConfigError } from "../src/env.ts";
+import { frontServer, listen } from "../grpc-front/front.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 // Miniflare as wrangler itself uses it: the copy wrangler depends on.
@@ -73,6 +75,8 @@ const args = parseArgs(process.argv.slice(2));
 const host = process.env.HOST || "127.0.0.1";
 const port = Number(process.env.PORT || 8787);
 const inspectorPort = process.env.INSPECTOR_PORT ? Number(process.env.INSPECTOR_PORT) : undefined;
+const grpcPort = Number(process.env.GRPC_PORT ?? 2379);
+if (!Number.isInteger(grpcPort) || grpcPort < 0 || grpcPort > 65535) usage(`GRPC_PORT must be a port number (0 turns gRPC off), not ${process.env.GRPC_PORT}`);
 
 const script = bundle(path.join(root, ".wrangler", "serve"));
 const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(root, "wrangler.jsonc"));
@@ -115,11 +119,25 @@ const mf = new Miniflare(
 await mf.ready;
 console.log(`etcd-on-workers: serving on http://${host}:${port} (state in ${path.relative(process.cwd(), args.persistTo) || "."})`);
 
+// etcd's gRPC API, through the same front `npm run grpc-proxy` runs, in this process.
+const grpc = grpcPort > 0 ? frontServer({ endpoint: `http://${host}:${port}`, cluster: null }) : null;
+if (grpc) {
+  try {
+    await listen(grpc, `${host}:${grpcPort}`);
+  } catch (err) {
+    console.error(`serve: cannot serve gRPC on ${host}:${grpcPort}: ${(err as Error).message} (GRPC_PORT=0 turns gRPC off)`);
+    await mf.dispose();
+    process.exit(1);
+  }
+  console.log(`etcd-on-workers: serving etcd's gRPC API on ${host}:${grpcPort} (etcdctl --endpoints=${host}:${grpcPort})`);
+}
+
 let stopping = false;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, async () => {
     if (stopping) return;
     stopping = true;
+    grpc?.forceShutdown();
     await mf.dispose();
     process.exit(0);
   });

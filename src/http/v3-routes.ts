@@ -90,10 +90,15 @@ export async function handleV3(request: Request, path: string, cluster: string, 
   const stream = path === "lease/keepalive" || path === "watch" || path === "election/observe";
   if (!method && !other && !recipe && !stream) return withCORS(plainError(404, "Not Found"));
   if (request.method === "OPTIONS") return new Response(null, { status: 200, headers: CORS_HEADERS });
-  if (path === "watch" && request.headers.get("Upgrade")?.toLowerCase() === "websocket") return watchOverWebSocket(api);
+  if (request.headers.get("Upgrade")?.toLowerCase() === "websocket") {
+    // etcd's gateway serves its bidirectional streams over a WebSocket too.
+    if (path === "watch") return overWebSocket((requests) => api.v3Watch(requests));
+    if (path === "lease/keepalive") return overWebSocket(async (requests) => keepAliveLines(requests, cluster, api));
+  }
   if (request.method !== "POST") return withCORS(plainError(405, "Method Not Allowed"));
-  if (path === "lease/keepalive") return keepAliveStream(request, cluster, api);
-  if (path === "watch") return success(await api.v3Watch(request.body ?? new Blob([]).stream()));
+  const body = () => request.body ?? new Blob([]).stream();
+  if (path === "lease/keepalive") return success(keepAliveLines(body(), cluster, api));
+  if (path === "watch") return success(await api.v3Watch(body()));
   if (path === "election/observe") {
     try {
       return success(observeStream(await request.text(), api, cluster));
@@ -127,12 +132,12 @@ function headerOf(cluster: string, reply: Extract<V3Reply, { ok: true }>): gatew
 }
 
 /**
- * LeaseKeepAlive over the gateway: the request body is a sequence of
- * `{"ID":...}` messages; each is answered, as it arrives, with one line
- * `{"result":{...}}`; the answer ends when the body does. An error ends the
- * stream with grpc-gateway's in-stream error object.
+ * LeaseKeepAlive over the gateway: the requests are a sequence of
+ * `{"ID":...}` messages, one per line; each is answered, as it arrives, with
+ * one line `{"result":{...}}`; the answer ends when the requests do. An
+ * error ends the stream with grpc-gateway's in-stream error object.
  */
-function keepAliveStream(request: Request, cluster: string, api: ClusterApi): Response {
+function keepAliveLines(requests: ReadableStream<Uint8Array>, cluster: string, api: ClusterApi): ReadableStream<Uint8Array> {
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
   const writer = writable.getWriter();
   const encoder = new TextEncoder();
@@ -153,19 +158,20 @@ function keepAliveStream(request: Request, cluster: string, api: ClusterApi): Re
     await writer.write(encoder.encode(`{"result":${lease.encodeLeaseKeepAliveResponse(headerOf(cluster, reply), reply.response as LeaseKeepAliveResponse)}}\n`));
     return true;
   };
-  forEachLine(request.body, answer)
+  forEachLine(requests, answer)
     .catch((err: unknown) => console.error("lease keepalive stream", err))
     .finally(() => writer.close().catch(() => {}));
-  return new Response(readable, { headers: { ...JSON_HEADERS, "Grpc-Metadata-Content-Type": "application/grpc" } });
+  return readable;
 }
 
 /**
- * /v3/watch over WebSocket, as etcd's gateway also serves it: each text
- * message is a watch request, each response a message. The messages feed the
- * same request stream a chunked POST would, and the member's response lines
- * go back one per message.
+ * A bidirectional stream over a WebSocket, as etcd's gateway serves it: each
+ * text message is a request, each response a message. The messages feed the
+ * same request lines a chunked POST would, and the response lines go back
+ * one per message; when the client leaves, its requests end and the
+ * responses are dropped (a member ends the watches of a stream it lost).
  */
-function watchOverWebSocket(api: ClusterApi): Response {
+function overWebSocket(serve: (requests: ReadableStream<Uint8Array>) => Promise<ReadableStream<Uint8Array>>): Response {
   const [client, server] = Object.values(new WebSocketPair());
   server.accept();
   const requests = new TransformStream<Uint8Array, Uint8Array>();
@@ -174,12 +180,10 @@ function watchOverWebSocket(api: ClusterApi): Response {
   const left = new AbortController();
   server.addEventListener("message", (e) => void writer.write(encoder.encode(`${String(e.data).trim()}\n`)).catch(() => {}));
   server.addEventListener("close", () => {
-    // The client left: end its watches on the member too.
     void writer.close().catch(() => {});
     left.abort();
   });
-  api
-    .v3Watch(requests.readable)
+  serve(requests.readable)
     .then((responses) =>
       forEachLine(
         responses,
@@ -190,7 +194,7 @@ function watchOverWebSocket(api: ClusterApi): Response {
         left.signal,
       ),
     )
-    .catch((err: unknown) => console.error("watch over WebSocket", err))
+    .catch((err: unknown) => console.error("stream over WebSocket", err))
     .finally(() => server.close());
   return new Response(null, { status: 101, webSocket: client });
 }

@@ -1,0 +1,49 @@
+/**
+ * `npm run grpc-proxy`: the gRPC front for a Worker elsewhere (a deployed
+ * one, or `npm start` on another machine), as `etcd grpc-proxy` fronts an
+ * etcd cluster.
+ *
+ *   npm run grpc-proxy -- --endpoint https://NAME.ACCOUNT.workers.dev
+ *       [--listen 127.0.0.1:2379] [--cluster NAME] [--cert FILE --key FILE]
+ */
+import * as fs from "node:fs";
+import { frontServer, listen } from "./front.ts";
+
+const USAGE = "usage: npm run grpc-proxy -- --endpoint URL [--listen HOST:PORT] [--cluster NAME] [--cert FILE --key FILE]";
+
+function parse(argv: string[]): Record<string, string> {
+  const flags: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i += 2) {
+    const [flag, value] = [argv[i], argv[i + 1]];
+    if (!["--endpoint", "--listen", "--cluster", "--cert", "--key"].includes(flag)) fail(`unknown option ${flag}`);
+    if (value === undefined) fail(`${flag} needs a value`);
+    flags[flag.slice(2)] = value;
+  }
+  return flags;
+}
+
+function fail(problem: string): never {
+  console.error(`grpc-proxy: ${problem}\n${USAGE}`);
+  process.exit(2);
+}
+
+const flags = parse(process.argv.slice(2));
+if (!flags.endpoint) fail("--endpoint is required");
+try {
+  const url = new URL(flags.endpoint);
+  if (url.protocol !== "http:" && url.protocol !== "https:") fail(`--endpoint must be an http or https URL, not ${flags.endpoint}`);
+} catch {
+  fail(`--endpoint must be an http or https URL, not ${flags.endpoint}`);
+}
+if (Boolean(flags.cert) !== Boolean(flags.key)) fail("--cert and --key go together");
+const tls = flags.cert ? { cert: fs.readFileSync(flags.cert), key: fs.readFileSync(flags.key) } : undefined;
+const address = flags.listen ?? "127.0.0.1:2379";
+
+const server = frontServer({ endpoint: flags.endpoint, cluster: flags.cluster ?? null });
+try {
+  const port = await listen(server, address, tls);
+  console.log(`grpc-proxy: serving etcd's gRPC API on ${tls ? "https" : "http"}://${address.replace(/:\d+$/, `:${port}`)} for ${flags.endpoint}${flags.cluster ? ` (cluster ${flags.cluster})` : ""}`);
+} catch (err) {
+  fail(`cannot listen on ${address}: ${(err as Error).message}`);
+}
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => server.tryShutdown(() => process.exit(0)));
