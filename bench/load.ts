@@ -3,6 +3,7 @@
 // latency histogram, and an RSS sampler for the server processes. The same
 // code drives every target.
 import * as http from "node:http";
+import { createRequire } from "node:module";
 import { rssBytes } from "./targets.ts";
 
 // ---------------------------------------------------------------- histogram
@@ -204,6 +205,119 @@ export function openWatch(c: Conn, path: string, timeoutMs: number): Watch {
     w.result = v;
   });
   return w;
+}
+
+export interface LineStream {
+  /** Resolves once the stream is open (the answer's headers came, or the WebSocket opened): undefined, or why not. */
+  opened: Promise<string | undefined>;
+  /** Resolves when the stream ends or fails: undefined for a clean end by the server, else what happened. */
+  closed: Promise<string | undefined>;
+  abort(): void;
+}
+
+export const ABORTED = "aborted by the bench";
+
+/** The settling side of a LineStream. */
+function lineStreamState(): { opened: Promise<string | undefined>; closed: Promise<string | undefined>; open: (why: string | undefined) => void; finish: (why: string | undefined) => void } {
+  let gotOpen!: (v: string | undefined) => void;
+  let end!: (v: string | undefined) => void;
+  const opened = new Promise<string | undefined>((r) => (gotOpen = r));
+  const closed = new Promise<string | undefined>((r) => (end = r));
+  let over = false;
+  return {
+    opened,
+    closed,
+    open: gotOpen,
+    finish: (why) => {
+      gotOpen(why ?? "ended before it opened");
+      if (!over) end(why);
+      over = true;
+    },
+  };
+}
+
+/**
+ * A POST of `body` (JSON) whose answer is a stream of lines, as etcd's
+ * gateway streams Watch and LeaseKeepAlive: `onLine` gets each line with the
+ * performance.now() time its chunk arrived (every line of a chunk shares it,
+ * so the client's parsing does not count against the server). The body is
+ * sent whole: etcd's HTTP/1.1 gateway answers nothing until the body ends,
+ * and then reads no more of it.
+ */
+export function openLineStream(c: Conn, path: string, body: string, onLine: (line: string, at: number) => void): LineStream {
+  const st = lineStreamState();
+  const headers = { "content-type": "application/json", "content-length": Buffer.byteLength(body) };
+  const req = http.request({ host: c.host, port: c.port, method: "POST", path, headers, agent: c.agent }, (res) => {
+    st.open(res.statusCode === 200 ? undefined : `HTTP ${res.statusCode}`);
+    let pending = "";
+    res.on("data", (d: Buffer) => {
+      const at = performance.now();
+      pending += d.toString("utf8");
+      const lines = pending.split("\n");
+      pending = lines.pop()!;
+      for (const line of lines) if (line.trim() !== "") onLine(line, at);
+    });
+    res.on("end", () => {
+      if (pending.trim() !== "") onLine(pending, performance.now());
+      st.finish(undefined);
+    });
+    res.on("error", (e) => st.finish(e.message === "aborted" ? "connection closed mid-answer" : e.message));
+  });
+  req.on("error", (e) => st.finish((e as NodeJS.ErrnoException).code ?? e.message));
+  req.end(body);
+  return {
+    opened: st.opened,
+    closed: st.closed,
+    abort: () => {
+      st.finish(ABORTED);
+      req.destroy();
+    },
+  };
+}
+
+/** The slice of the `ws` client (a devDependency) used here. */
+interface WsClient {
+  on(event: "open", listener: () => void): this;
+  on(event: "message", listener: (data: Buffer) => void): this;
+  on(event: "close", listener: (code: number, reason: Buffer) => void): this;
+  on(event: "error", listener: (err: Error) => void): this;
+  on(event: "unexpected-response", listener: (req: http.ClientRequest, res: http.IncomingMessage) => void): this;
+  send(data: string): void;
+  terminate(): void;
+}
+type WsConstructor = new (url: string, options: { perMessageDeflate: boolean }) => WsClient;
+let wsConstructor: WsConstructor | undefined;
+
+/**
+ * A WebSocket to `path` (as etcd's gateway and ours serve /v3/watch), each of
+ * `messages` sent as one message once it opens; each message back is a line
+ * for `onLine`, with the time it arrived. No compression, on both targets.
+ */
+export function openWsLineStream(c: Conn, path: string, messages: string[], onLine: (line: string, at: number) => void): LineStream & { send(message: string): void } {
+  wsConstructor ??= createRequire(import.meta.url)("ws") as WsConstructor;
+  const st = lineStreamState();
+  const ws = new wsConstructor(`ws://${c.host}:${c.port}${path}`, { perMessageDeflate: false });
+  ws.on("open", () => {
+    st.open(undefined);
+    for (const m of messages) ws.send(m);
+  });
+  ws.on("message", (d) => onLine(d.toString("utf8"), performance.now()));
+  ws.on("unexpected-response", (_req, res) => {
+    st.finish(`HTTP ${res.statusCode} instead of a WebSocket`);
+    res.resume();
+    ws.terminate();
+  });
+  ws.on("error", (e) => st.finish((e as NodeJS.ErrnoException).code ?? e.message));
+  ws.on("close", (code, reason) => st.finish(code === 1000 ? undefined : `WebSocket closed, code ${code}${reason.length ? ` ${reason.toString("utf8")}` : ""}`));
+  return {
+    opened: st.opened,
+    closed: st.closed,
+    send: (m) => ws.send(m),
+    abort: () => {
+      st.finish(ABORTED);
+      ws.terminate();
+    },
+  };
 }
 
 // ---------------------------------------------------------------------- RSS

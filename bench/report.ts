@@ -44,7 +44,7 @@ export function table(rows: Row[]): string {
     for (const r of row.results.values()) for (const k of Object.keys(r.metrics)) if (!names.includes(k)) names.push(k);
     names.forEach((m, i) => {
       const v = TARGETS.map((t) => row.results.get(t)?.metrics[m]);
-      const noRatio = ["errors", "registered", "seconds", "keys", "keys reached"].includes(m);
+      const noRatio = ["errors", "registered", "missed events", "seconds", "keys", "keys reached"].includes(m);
       out.push(`| ${i === 0 ? row.label : ""} | ${m} | ${v.map(fmt).join(" | ")} | ${noRatio ? "–" : ratio(v[0], v[2])} | ${noRatio ? "–" : ratio(v[0], v[1])} |`);
     });
     for (const t of TARGETS) {
@@ -119,7 +119,19 @@ txn per attempt comparing the key's mod_revision, putting on success and
 reading the key on failure (which tells the client what to compare next
 time; failed compares counted apart, not errors); the keyspace rows range
 over 10 keys (16 clients) as the v3 keyspace grows, populated by txns of
-128 puts. The floor rows are the cheapest answer each target gives: for
+128 puts. The v3 lease rows: a grant of a 60 s lease per request (every
+lease granted is revoked after the row, 64 in flight, and that rate is shown
+too), and keep-alive round trips, each client on a lease of its own: one
+per POST /v3/lease/keepalive carrying one request, whose streamed answer is
+one line and then ends (etcd's HTTP/1.1 gateway answers a streamed POST only
+once its body has ended, so a POST cannot hold a keep-alive stream open),
+and, as clients keep leases alive, one at a time on a WebSocket to
+/v3/lease/keepalive that each client holds open. The v3 watch fan-out rows hold N watches on one key through POST
+/v3/watch, either all over one stream (as etcd clients multiplex them) or
+each over its own stream and socket, then put that key 3 times, one put at
+a time: "all answered" is, per put, the time from sending it until every
+watch has its event (the median of the 3), p50/p99 are over every watch's
+delivery of every put. The floor rows are the cheapest answer each target gives: for
 ours a Worker that does nothing, served exactly as \`npm start\` serves ours
 (what the runtime allows at best), for etcd GET /version.
 

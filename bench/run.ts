@@ -12,13 +12,21 @@
 //   BENCH_KEEP_LOGS=dir    keep each server's log in this dir (relative to the repo)
 //   BENCH_TARGETS=ours,etcd-1,etcd-3   a subset of the targets
 //   BENCH_OUT=BENCHMARKS.md            where the report goes (relative to the repo)
+//   BENCH_ONLY=key,key     only these sections, with the populate steps they need (the
+//                          report then holds only those; the keys are SECTION's below):
+//                          setup, writes, reads, quorumReads, cas, scale, floor, v3Put,
+//                          v3Range, v3Serializable, v3Prefix, v3Cas, v3LeaseGrant,
+//                          v3LeaseKeepAlive, v3LeaseKeepAliveWs, v3Keyspace, watchers,
+//                          v3WatchShared, v3WatchPosts, v3WatchSockets. The v3 lease and
+//                          watch rows alone, quickly, into a scratch report:
+//                          BENCH_QUICK=1 BENCH_OUT=/tmp/bench.md BENCH_ONLY=v3LeaseGrant,v3LeaseKeepAlive,v3LeaseKeepAliveWs,v3WatchShared,v3WatchPosts,v3WatchSockets npm run bench
 import * as path from "node:path";
 import * as fs from "node:fs";
 import { RssSampler } from "./load.ts";
 import { TARGETS, document, environment, table, type Row } from "./report.ts";
 import { repoRoot } from "../support/processes.ts";
 import { sourceDescription, startEtcd, startFloor, startOurs, type Target } from "./targets.ts";
-import { cas, floor, populate, reads, v2, v3, watchers, writes, type Api, type RowResult, type Settings } from "./workloads.ts";
+import { cas, floor, leaseGrants, leaseKeepAlives, leaseKeepAlivesWs, populate, reads, v2, v3, v3Watchers, V3_WATCH_WRITES, watchers, writes, type Api, type RowResult, type Settings } from "./workloads.ts";
 
 const quick = process.env.BENCH_QUICK === "1";
 const seconds = Number(process.env.BENCH_SECONDS ?? (quick ? 1 : 5));
@@ -27,6 +35,7 @@ const CLIENTS = [1, 16, 64, 256];
 // The v3 rows double the row count: a quick run spares them the slowest count.
 const V3_CLIENTS = quick ? CLIENTS.filter((c) => c < 256) : CLIENTS;
 const WATCHERS = [100, 1000, 10_000];
+const V3_WATCHERS = [1000, 10_000];
 const KEY_COUNTS = quick ? [1000, 10_000] : [1000, 10_000, 100_000];
 const V3_KEY_COUNTS = quick ? [1000, 10_000] : [1000, 10_000, 100_000, 1_000_000];
 const SCALE_CLIENTS = 16;
@@ -54,9 +63,27 @@ const SECTION = {
   v3Prefix: `v3 range of 100 keys (a prefix holding 100 of the ${count(BASE_KEYS)}), linearizable`,
   v3Cas: "v3 compare-and-swap on one key (txn: compare mod_revision, put on success, range on failure)",
   v3Keyspace: `v3 keyspace size: range of 10 keys (linearizable, ${SCALE_CLIENTS} clients) as the keyspace grows`,
+  v3LeaseGrant: "v3 lease grant (TTL 60 s; every lease revoked after the row, 64 in flight)",
+  v3LeaseKeepAlive: "v3 lease keep-alive: one per POST /v3/lease/keepalive (a stream of one request), each client on a lease of its own",
+  v3LeaseKeepAliveWs: "v3 lease keep-alive on a held stream: one WebSocket to /v3/lease/keepalive per client, one keep-alive at a time",
   watchers: "Watchers: N long polls on one directory, one write",
+  v3WatchShared: `v3 watch fan-out, multiplexed: N watches on one key over 1 WebSocket (/v3/watch), ${V3_WATCH_WRITES} puts one at a time`,
+  v3WatchPosts: `v3 watch fan-out, a stream each: N watches on one key over N POST /v3/watch streams, ${V3_WATCH_WRITES} puts one at a time`,
+  v3WatchSockets: `v3 watch fan-out, a stream each: N watches on one key over N WebSockets (/v3/watch), ${V3_WATCH_WRITES} puts one at a time`,
 };
 const ORDER: string[] = Object.values(SECTION);
+type Section = keyof typeof SECTION;
+
+/** BENCH_ONLY: the sections to run (all when unset). */
+const only: Set<Section> | undefined = (() => {
+  const v = process.env.BENCH_ONLY?.trim();
+  if (!v) return undefined;
+  const keys = v.split(",").map((k) => k.trim()).filter(Boolean);
+  const unknown = keys.filter((k) => !(k in SECTION));
+  if (unknown.length) throw new Error(`BENCH_ONLY: unknown section ${unknown.join(", ")}; known: ${Object.keys(SECTION).join(", ")}`);
+  return new Set(keys as Section[]);
+})();
+const runs = (...keys: Section[]) => !only || keys.some((k) => only.has(k));
 
 const rows: Row[] = [];
 function record(section: string, label: string, target: string, r: RowResult): void {
@@ -106,26 +133,48 @@ async function benchTarget(t: Target): Promise<void> {
   const rss = new RssSampler(() => t.serverPids());
   const name = t.name;
   try {
-    record(SECTION.setup, populateLabel(v2, `populate ${count(BASE_KEYS)} v2 keys`), name, await populate(t, rss, v2, 0, BASE_KEYS, 600_000, POPULATE_IN_FLIGHT));
-    for (const c of CLIENTS) record(SECTION.writes, `${c} clients`, name, await writes(t, rss, v2, c, BASE_KEYS, settings));
-    for (const c of CLIENTS) record(SECTION.reads, `${c} clients`, name, await reads(t, rss, v2, c, BASE_KEYS, false, settings));
-    for (const c of CLIENTS) record(SECTION.quorumReads, `${c} clients`, name, await reads(t, rss, v2, c, BASE_KEYS, true, settings));
-    for (const c of CLIENTS) record(SECTION.cas, `${c} clients`, name, await cas(t, rss, v2, c, settings));
-    await growing(t, rss, v2, SECTION.scale, KEY_COUNTS, async (keys) => [
-      ["read", await reads(t, rss, v2, SCALE_CLIENTS, keys, false, settings)],
-      ["write", await writes(t, rss, v2, SCALE_CLIENTS, keys, settings)],
-    ]);
-    record(SECTION.setup, populateLabel(v3, `populate ${count(BASE_KEYS)} v3 keys`), name, await populate(t, rss, v3, 0, BASE_KEYS, 600_000, POPULATE_IN_FLIGHT));
-    for (const c of V3_CLIENTS) record(SECTION.v3Put, `${c} clients`, name, await writes(t, rss, v3, c, BASE_KEYS, settings));
-    for (const c of V3_CLIENTS) record(SECTION.v3Range, `${c} clients`, name, await reads(t, rss, v3, c, BASE_KEYS, true, settings));
-    for (const c of V3_CLIENTS) record(SECTION.v3Serializable, `${c} clients`, name, await reads(t, rss, v3, c, BASE_KEYS, false, settings));
-    for (const c of V3_CLIENTS) record(SECTION.v3Prefix, `${c} clients`, name, await reads(t, rss, v3, c, BASE_KEYS, true, settings, 100));
-    for (const c of V3_CLIENTS) record(SECTION.v3Cas, `${c} clients`, name, await cas(t, rss, v3, c, settings));
-    await growing(t, rss, v3, SECTION.v3Keyspace, V3_KEY_COUNTS, async (keys) => [["range of 10 keys", await reads(t, rss, v3, SCALE_CLIENTS, keys, true, settings, 10)]]);
+    // The rows over the Setup keys need them written first.
+    if (runs("setup", "writes", "reads", "quorumReads", "scale")) {
+      record(SECTION.setup, populateLabel(v2, `populate ${count(BASE_KEYS)} v2 keys`), name, await populate(t, rss, v2, 0, BASE_KEYS, 600_000, POPULATE_IN_FLIGHT));
+    }
+    if (runs("writes")) for (const c of CLIENTS) record(SECTION.writes, `${c} clients`, name, await writes(t, rss, v2, c, BASE_KEYS, settings));
+    if (runs("reads")) for (const c of CLIENTS) record(SECTION.reads, `${c} clients`, name, await reads(t, rss, v2, c, BASE_KEYS, false, settings));
+    if (runs("quorumReads")) for (const c of CLIENTS) record(SECTION.quorumReads, `${c} clients`, name, await reads(t, rss, v2, c, BASE_KEYS, true, settings));
+    if (runs("cas")) for (const c of CLIENTS) record(SECTION.cas, `${c} clients`, name, await cas(t, rss, v2, c, settings));
+    if (runs("scale")) {
+      await growing(t, rss, v2, SECTION.scale, KEY_COUNTS, async (keys) => [
+        ["read", await reads(t, rss, v2, SCALE_CLIENTS, keys, false, settings)],
+        ["write", await writes(t, rss, v2, SCALE_CLIENTS, keys, settings)],
+      ]);
+    }
+    if (runs("setup", "v3Put", "v3Range", "v3Serializable", "v3Prefix", "v3Keyspace")) {
+      record(SECTION.setup, populateLabel(v3, `populate ${count(BASE_KEYS)} v3 keys`), name, await populate(t, rss, v3, 0, BASE_KEYS, 600_000, POPULATE_IN_FLIGHT));
+    }
+    if (runs("v3Put")) for (const c of V3_CLIENTS) record(SECTION.v3Put, `${c} clients`, name, await writes(t, rss, v3, c, BASE_KEYS, settings));
+    if (runs("v3Range")) for (const c of V3_CLIENTS) record(SECTION.v3Range, `${c} clients`, name, await reads(t, rss, v3, c, BASE_KEYS, true, settings));
+    if (runs("v3Serializable")) for (const c of V3_CLIENTS) record(SECTION.v3Serializable, `${c} clients`, name, await reads(t, rss, v3, c, BASE_KEYS, false, settings));
+    if (runs("v3Prefix")) for (const c of V3_CLIENTS) record(SECTION.v3Prefix, `${c} clients`, name, await reads(t, rss, v3, c, BASE_KEYS, true, settings, 100));
+    if (runs("v3Cas")) for (const c of V3_CLIENTS) record(SECTION.v3Cas, `${c} clients`, name, await cas(t, rss, v3, c, settings));
+    // Before the keyspace grows, as the other fixed-size v3 rows; each row
+    // revokes what it granted, so no lease outlives it.
+    if (runs("v3LeaseGrant")) for (const c of V3_CLIENTS) record(SECTION.v3LeaseGrant, `${c} clients`, name, await leaseGrants(t, rss, c, settings));
+    if (runs("v3LeaseKeepAlive")) for (const c of V3_CLIENTS) record(SECTION.v3LeaseKeepAlive, `${c} clients`, name, await leaseKeepAlives(t, rss, c, settings));
+    if (runs("v3LeaseKeepAliveWs")) for (const c of V3_CLIENTS) record(SECTION.v3LeaseKeepAliveWs, `${c} clients`, name, await leaseKeepAlivesWs(t, rss, c, settings));
+    if (runs("v3Keyspace")) {
+      await growing(t, rss, v3, SECTION.v3Keyspace, V3_KEY_COUNTS, async (keys) => [["range of 10 keys", await reads(t, rss, v3, SCALE_CLIENTS, keys, true, settings, 10)]]);
+    }
     // Last: a target that cannot hold 10,000 watchers may fall over, and
-    // must not spoil the other rows.
+    // must not spoil the other rows. One socket per watch (N streams) is the
+    // heaviest, so it goes last of all.
     let round = 0;
-    for (const n of WATCHERS) record(SECTION.watchers, `${count(n)} watchers`, name, await watchers(t, rss, n, round++));
+    if (runs("watchers")) for (const n of WATCHERS) record(SECTION.watchers, `${count(n)} watchers`, name, await watchers(t, rss, n, round++));
+    // Every v3 row at 1,000 before any at 10,000, and one socket per watch
+    // after one socket for all: the last rows are the likeliest to fail.
+    for (const n of V3_WATCHERS) {
+      if (runs("v3WatchShared")) record(SECTION.v3WatchShared, `${count(n)} watches`, name, await v3Watchers(t, rss, n, 1, "ws", round++));
+      if (runs("v3WatchPosts")) record(SECTION.v3WatchPosts, `${count(n)} watches`, name, await v3Watchers(t, rss, n, n, "post", round++));
+      if (runs("v3WatchSockets")) record(SECTION.v3WatchSockets, `${count(n)} watches`, name, await v3Watchers(t, rss, n, n, "ws", round++));
+    }
   } finally {
     rss.stop();
   }
@@ -147,7 +196,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   const loads: string[] = [];
   const source = sourceDescription();
-  console.log(`bench: ${quick ? "quick mode, " : ""}${seconds} s per row after ${settings.warmupMs} ms warm-up; targets ${wanted.join(", ")}`);
+  console.log(`bench: ${quick ? "quick mode, " : ""}${seconds} s per row after ${settings.warmupMs} ms warm-up; targets ${wanted.join(", ")}${only ? `; sections ${[...only].join(", ")}` : ""}`);
   const starters: Record<string, () => Promise<Target>> = { ours: startOurs, "etcd-1": () => startEtcd(1), "etcd-3": () => startEtcd(3) };
   for (const name of TARGETS) {
     if (!wanted.includes(name)) continue;
@@ -156,9 +205,9 @@ async function main(): Promise<void> {
     console.log(`\n== ${name}: load average ${load}`);
     // Ours' floor is a Worker of its own, measured before ours starts so that
     // it has the machine to itself; etcd's is its cheapest request.
-    if (name === "ours") await withTarget("floor", startFloor, (f) => benchFloor(f, name, "/"));
+    if (name === "ours" && runs("floor")) await withTarget("floor", startFloor, (f) => benchFloor(f, name, "/"));
     await withTarget(name, starters[name], async (t) => {
-      if (name !== "ours") await benchFloor(t, name, "/version");
+      if (name !== "ours" && runs("floor")) await benchFloor(t, name, "/version");
       await benchTarget(t);
     });
   }
@@ -166,7 +215,7 @@ async function main(): Promise<void> {
   const tbl = table(rows);
   const minutes = (Date.now() - started) / 60_000;
   console.log(`\n${tbl}\n`);
-  const doc = document({ date: new Date().toISOString().replace(/\.\d+Z$/, "Z"), mode: quick ? "BENCH_QUICK=1" : `full, ${seconds} s per row`, env: `${environment()}\n- ours: ${source}\n- load average (1/5/15 min) as each target started: ${loads.join("; ")}`, table: tbl, minutes });
+  const doc = document({ date: new Date().toISOString().replace(/\.\d+Z$/, "Z"), mode: `${quick ? "BENCH_QUICK=1" : `full, ${seconds} s per row`}${only ? `, BENCH_ONLY=${[...only].join(",")}` : ""}`, env: `${environment()}\n- ours: ${source}\n- load average (1/5/15 min) as each target started: ${loads.join("; ")}`, table: tbl, minutes });
   fs.writeFileSync(out, doc);
   console.log(`wrote ${path.relative(process.cwd(), out) || out} (${minutes.toFixed(1)} min)`);
 }
