@@ -117,7 +117,7 @@ export function etcdRoutes(clusterOf: (c: C) => ClusterRef): Hono<{ Bindings: En
   const v3 = (c: C) => {
     const { prefix, name } = clusterOf(c);
     const path = requestURL(c.req.raw).pathname.slice(prefix.length).replace(/^\/v3(beta)?\//, "");
-    return handleV3(c.req.raw, path, name, api(c), clientURL(c));
+    return handleV3(c.req.raw, path, name, api(c), clientURL(c), config(c.env).maxWatches);
   };
   r.all("/v3/*", v3);
   r.all("/v3beta/*", v3);

@@ -8,6 +8,7 @@ import { goJSONLine } from "../go/json.ts";
 import { methodNotAllowed, requestURL, responseWithCORS } from "./go-http.ts";
 import { decodeUTF8, FormError, parseForm, unescape } from "../v2/form.ts";
 import { parseKeysRequest, type KeysMethod, type KeysRequest } from "../v2/request.ts";
+import { counted, refusal } from "./open-streams.ts";
 
 const KEYS_METHODS: KeysMethod[] = ["HEAD", "GET", "PUT", "POST", "DELETE"];
 
@@ -22,9 +23,6 @@ export interface KeysBackend {
   keys(req: KeysRequest): Promise<KeysReply>;
   cancelWatch(watch: { member: string; id: number }): Promise<void>;
 }
-
-/** Watches this Worker instance is holding open (see `maxWatches`). */
-let openWatches = 0;
 
 /**
  * `rawKeyPath` is the still-escaped URL path after "/v2/keys". `maxWatches`
@@ -52,8 +50,8 @@ export async function handleKeys(
     return keysResponse(reply, clusterHeader);
   }
   const watching = req.method === "GET" && req.wait && !req.quorum;
-  if (watching && maxWatches > 0 && openWatches >= maxWatches) {
-    const cause = `too many watches open on this server (${maxWatches}); retry later or raise MAX_WATCHES`;
+  const cause = watching ? refusal(maxWatches) : null;
+  if (cause) {
     return keysResponse({ status: 503, body: goJSONLine(raftInternalError(cause)), etcdIndex: 0, raft: null }, clusterHeader);
   }
   const reply = await backend.keys(req);
@@ -65,17 +63,6 @@ export async function handleKeys(
   }
   if (reply.stream && maxWatches > 0) reply.stream = counted(reply.stream);
   return keysResponse(reply, clusterHeader);
-}
-
-/** Passes a watch's stream through, counting it as open until it ends or its reader leaves. */
-function counted(stream: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
-  openWatches++;
-  const pipe = new IdentityTransformStream();
-  stream
-    .pipeTo(pipe.writable)
-    .catch(() => {})
-    .finally(() => openWatches--);
-  return pipe.readable;
 }
 
 async function readKeysRequest(request: Request, method: KeysMethod, rawKeyPath: string): Promise<KeysRequest> {

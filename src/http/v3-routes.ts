@@ -29,6 +29,7 @@ import type {
 } from "../v3/types.ts";
 import type { ClusterApi } from "./cluster-client.ts";
 import { CORS_HEADERS, plainError } from "./go-http.ts";
+import { counted, hold, refusal } from "./open-streams.ts";
 import { MAX_REQUEST_BYTES } from "./keys-routes.ts";
 
 interface Method {
@@ -83,25 +84,32 @@ METHODS["kv/lease/leases"] = METHODS["lease/leases"];
 const JSON_HEADERS = { ...CORS_HEADERS, "Content-Type": "application/json" };
 
 /** Answers a request for `path` (what follows `/v3/` or `/v3beta/`) on the cluster `cluster`. */
-export async function handleV3(request: Request, path: string, cluster: string, api: ClusterApi, clientURL: string): Promise<Response> {
+export async function handleV3(request: Request, path: string, cluster: string, api: ClusterApi, clientURL: string, maxWatches = 0): Promise<Response> {
   const method = METHODS[path];
   const other = CLUSTER_PATHS[path];
   const recipe = RECIPE_PATHS[path];
   const stream = path === "lease/keepalive" || path === "watch" || path === "election/observe";
   if (!method && !other && !recipe && !stream) return withCORS(plainError(404, "Not Found"));
   if (request.method === "OPTIONS") return new Response(null, { status: 200, headers: CORS_HEADERS });
-  if (request.headers.get("Upgrade")?.toLowerCase() === "websocket") {
+  const webSocket = request.headers.get("Upgrade")?.toLowerCase() === "websocket";
+  if (!webSocket && request.method !== "POST") return withCORS(plainError(405, "Method Not Allowed"));
+  if (stream) {
+    // Each held stream costs the runtime sockets: past the limit, refused.
+    const cause = refusal(maxWatches);
+    if (cause) return errorResponse({ code: GrpcCode.Unavailable, message: cause });
+  }
+  if (webSocket) {
     // etcd's gateway serves its bidirectional streams over a WebSocket too.
     if (path === "watch") return overWebSocket((requests) => api.v3Watch(requests));
     if (path === "lease/keepalive") return overWebSocket(async (requests) => keepAliveLines(requests, cluster, api));
+    if (request.method !== "POST") return withCORS(plainError(405, "Method Not Allowed"));
   }
-  if (request.method !== "POST") return withCORS(plainError(405, "Method Not Allowed"));
   const body = () => request.body ?? new Blob([]).stream();
-  if (path === "lease/keepalive") return success(keepAliveLines(body(), cluster, api));
-  if (path === "watch") return success(await api.v3Watch(body()));
+  if (path === "lease/keepalive") return success(counted(keepAliveLines(body(), cluster, api), request.signal));
+  if (path === "watch") return success(counted(await api.v3Watch(body()), request.signal));
   if (path === "election/observe") {
     try {
-      return success(observeStream(await request.text(), api, cluster));
+      return success(counted(observeStream(await request.text(), api, cluster), request.signal));
     } catch (err) {
       if (err instanceof V3Error) return errorResponse(err.body);
       throw err;
@@ -174,6 +182,7 @@ function keepAliveLines(requests: ReadableStream<Uint8Array>, cluster: string, a
 function overWebSocket(serve: (requests: ReadableStream<Uint8Array>) => Promise<ReadableStream<Uint8Array>>): Response {
   const [client, server] = Object.values(new WebSocketPair());
   server.accept();
+  const release = hold();
   const requests = new TransformStream<Uint8Array, Uint8Array>();
   const writer = requests.writable.getWriter();
   const encoder = new TextEncoder();
@@ -194,8 +203,12 @@ function overWebSocket(serve: (requests: ReadableStream<Uint8Array>) => Promise<
         left.signal,
       ),
     )
-    .catch((err: unknown) => console.error("stream over WebSocket", err))
-    .finally(() => server.close());
+    // A client that leaves cancels the responses: that is no error.
+    .catch((err: unknown) => left.signal.aborted || console.error("stream over WebSocket", err))
+    .finally(() => {
+      release();
+      server.close();
+    });
   return new Response(null, { status: 101, webSocket: client });
 }
 

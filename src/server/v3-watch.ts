@@ -75,6 +75,8 @@ export class WatchSession {
   private readonly watchers = new Map<number, Watcher>();
   private nextId = 0;
   private readonly listener = (change: { revision: number; events: WatchEvent[] } | null) => this.changed(change);
+  /** Watchers created since the last sync, waiting for their history. */
+  private readonly unsynced: Watcher[] = [];
   /** Stops the progress ticks; set while some watcher asked for progress_notify. */
   private stopTicks: (() => void) | null = null;
 
@@ -141,10 +143,16 @@ export class WatchSession {
     this.watchers.set(id, watcher);
     if (c.progressNotify && !this.stopTicks) this.stopTicks = this.timers.every(() => this.progressTick());
     // etcd sends history from a background sync, after it has answered the
-    // requests that came with the create; so does this.
-    this.timers.later(() => {
-      if (this.watchers.get(id) === watcher) this.catchUp(watcher, this.state.keyspace.revision());
-    });
+    // requests that came with the create; so does this. One timer serves
+    // every watcher created meanwhile: the runtime caps a Worker's pending
+    // timers (10,000), and one stream may carry more watches than that.
+    this.unsynced.push(watcher);
+    if (this.unsynced.length === 1) this.timers.later(() => this.syncCreated());
+  }
+
+  private syncCreated(): void {
+    const revision = this.state.keyspace.revision();
+    for (const w of this.unsynced.splice(0)) if (this.watchers.get(w.id) === w) this.catchUp(w, revision);
   }
 
   /** Sends a watcher the history it has not seen, up to `revision`, in one response. */
