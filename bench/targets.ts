@@ -144,7 +144,8 @@ async function startWorkerd(o: { name: string; dir: string; cmd: string; args: s
   const { name, dir, cmd, args, cwd, readyPath } = o;
   const port = await freePort();
   // CI: no interactive hotkeys, stdin is not a terminal here.
-  const env = { ...process.env, PORT: String(port), CI: "true" };
+  // The gRPC front (ours) gets a port of its own, never etcd's 2379.
+  const env = { ...process.env, PORT: String(port), GRPC_PORT: String(await freePort()), CI: "true" };
   const p = spawnServer({ name: `${name} (${path.basename(cmd)} ${args.map((a) => path.basename(a)).join(" ")}) on port ${port}`, cmd, args, cwd, env, dir, keepLogIn: keepLogIn() });
   await waitUntil([p], `GET ${readyPath} = 200 for 1 s`, { timeoutMs: 120_000, stableMs: 1000 }, async () => (await httpStatus("127.0.0.1", port, readyPath, 5000)) === 200);
   let cached: number[] = [];

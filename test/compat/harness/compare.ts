@@ -84,8 +84,14 @@ export interface TargetCtx {
   stats?: Record<string, number>;
 }
 
-export function targets(): { etcd: string; ours: string; oursKind: string } {
-  return { etcd: inject("compatEtcdUrl"), ours: inject("compatOursUrl"), oursKind: inject("compatOursKind") };
+export function targets(): { etcd: string; ours: string; oursKind: string; etcdGrpc: string; oursGrpc: string } {
+  return {
+    etcd: inject("compatEtcdUrl"),
+    ours: inject("compatOursUrl"),
+    oursKind: inject("compatOursKind"),
+    etcdGrpc: inject("compatEtcdGrpc"),
+    oursGrpc: inject("compatOursGrpc"),
+  };
 }
 
 function subst(s: string, t: TargetCtx): string {

@@ -34,6 +34,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide("compatEtcdUrl", etcd.url);
   project.provide("compatOursUrl", ours.url);
   project.provide("compatOursKind", ours.kind);
+  project.provide("compatEtcdGrpc", etcd.grpc);
+  project.provide("compatOursGrpc", ours.grpc);
   return async () => {
     await stopAllServers();
   };
@@ -44,5 +46,7 @@ declare module "vitest" {
     compatEtcdUrl: string;
     compatOursUrl: string;
     compatOursKind: "etcd" | "worker";
+    compatEtcdGrpc: string;
+    compatOursGrpc: string;
   }
 }

@@ -13,6 +13,8 @@ export { freePort, repoRoot };
 export interface Server {
   kind: "etcd" | "worker";
   url: string;
+  /** host:port of its gRPC API (etcd serves it on its client port; ours through the gRPC front). */
+  grpc: string;
   stop(): Promise<void>;
 }
 
@@ -50,17 +52,18 @@ export async function startEtcd(): Promise<Server> {
     if (!stable) await sleep(300);
     return stable;
   });
-  return { kind: "etcd", url: c, stop: () => cluster.stop() };
+  return { kind: "etcd", url: c, grpc: c.replace(/^http:\/\//, ""), stop: () => cluster.stop() };
 }
 
 /** Starts our Worker as `npm start` serves it, on a free port and with a fresh state dir. */
 export async function startOurs(): Promise<Server> {
   const dir = makeTempDir("compat-ours-");
   const port = await freePort();
+  const grpcPort = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const args = ["scripts/start.sh", "--persist-to", path.join(dir, "state"), "--var", `WATCH_PROGRESS_NOTIFY_MS:${WATCH_PROGRESS_NOTIFY_MS}`];
-  const env = { ...process.env, PORT: String(port), CI: "true" };
+  const env = { ...process.env, PORT: String(port), GRPC_PORT: String(grpcPort), CI: "true" };
   const server = spawnServer({ name: `ours at ${url}`, cmd: "sh", args, cwd: repoRoot, env, dir });
   await waitUntil([server], "GET /version = 200", { timeoutMs: 60_000 }, async () => (await httpStatus("127.0.0.1", port, "/version", 5000)) === 200);
-  return { kind: "worker", url, stop: () => stopServer(server) };
+  return { kind: "worker", url, grpc: `127.0.0.1:${grpcPort}`, stop: () => stopServer(server) };
 }
