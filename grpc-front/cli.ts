@@ -5,17 +5,21 @@
  *
  *   npm run grpc-proxy -- --endpoint https://NAME.ACCOUNT.workers.dev
  *       [--listen 127.0.0.1:2379] [--cluster NAME] [--cert FILE --key FILE]
+ *       [--advertise-client-url URL]
+ *
+ * Members report --advertise-client-url (default: the --listen address) as
+ * their client URL, so clients that sync endpoints stay on this front.
  */
 import * as fs from "node:fs";
 import { frontServer, listen } from "./front.ts";
 
-const USAGE = "usage: npm run grpc-proxy -- --endpoint URL [--listen HOST:PORT] [--cluster NAME] [--cert FILE --key FILE]";
+const USAGE = "usage: npm run grpc-proxy -- --endpoint URL [--listen HOST:PORT] [--cluster NAME] [--cert FILE --key FILE] [--advertise-client-url URL]";
 
 function parse(argv: string[]): Record<string, string> {
   const flags: Record<string, string> = {};
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
-    if (!["--endpoint", "--listen", "--cluster", "--cert", "--key"].includes(flag)) fail(`unknown option ${flag}`);
+    if (!["--endpoint", "--listen", "--cluster", "--cert", "--key", "--advertise-client-url"].includes(flag)) fail(`unknown option ${flag}`);
     if (value === undefined) fail(`${flag} needs a value`);
     flags[flag.slice(2)] = value;
   }
@@ -39,10 +43,12 @@ if (Boolean(flags.cert) !== Boolean(flags.key)) fail("--cert and --key go togeth
 const tls = flags.cert ? { cert: fs.readFileSync(flags.cert), key: fs.readFileSync(flags.key) } : undefined;
 const address = flags.listen ?? "127.0.0.1:2379";
 
-const server = frontServer({ endpoint: flags.endpoint, cluster: flags.cluster ?? null });
+const scheme = tls ? "https" : "http";
+const advertiseClientURL = flags["advertise-client-url"] ?? `${scheme}://${address}`;
+const server = frontServer({ endpoint: flags.endpoint, cluster: flags.cluster ?? null, advertiseClientURL });
 try {
   const port = await listen(server, address, tls);
-  console.log(`grpc-proxy: serving etcd's gRPC API on ${tls ? "https" : "http"}://${address.replace(/:\d+$/, `:${port}`)} for ${flags.endpoint}${flags.cluster ? ` (cluster ${flags.cluster})` : ""}`);
+  console.log(`grpc-proxy: serving etcd's gRPC API on ${scheme}://${address.replace(/:\d+$/, `:${port}`)} for ${flags.endpoint}${flags.cluster ? ` (cluster ${flags.cluster})` : ""}`);
 } catch (err) {
   fail(`cannot listen on ${address}: ${(err as Error).message}`);
 }

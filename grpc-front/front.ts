@@ -15,6 +15,13 @@ export interface FrontOptions {
   endpoint: string;
   /** A named cluster (`/clusters/<name>`), or null for the default one. */
   cluster: string | null;
+  /**
+   * The URL clients reach this front at. Members report it as their client
+   * URL in Cluster answers (the Worker reports its HTTP URL, where a gRPC
+   * client cannot connect), so clients that sync their endpoints from the
+   * member list stay on gRPC, as behind `etcd grpc-proxy --advertise-client-url`.
+   */
+  advertiseClientURL?: string;
 }
 
 /** etcd's default --max-request-bytes (1.5 MiB) plus the 512 KiB it allows for gRPC's own framing. */
@@ -27,7 +34,9 @@ export function frontServer(o: FrontOptions): grpc.Server {
     const routes = ROUTES[name] ?? {};
     const implementation: grpc.UntypedServiceImplementation = {};
     for (const method of Object.keys(service)) {
-      implementation[method] = handler(routes[method] ?? { kind: "unimplemented", why: `${name}/${method} is not served` }, worker);
+      const route = routes[method] ?? { kind: "unimplemented", why: `${name}/${method} is not served` };
+      const answer = name === "etcdserverpb.Cluster" && o.advertiseClientURL ? withClientURL(o.advertiseClientURL) : (r: object) => r;
+      implementation[method] = handler(route, worker, answer);
     }
     server.addService(service, implementation);
   }
@@ -42,14 +51,23 @@ export function listen(server: grpc.Server, address: string, tls?: { cert: Buffe
 
 type Call = grpc.ServerUnaryCall<object, object> | grpc.ServerWritableStream<object, object> | grpc.ServerDuplexStream<object, object>;
 
-function handler(route: Route, worker: WorkerClient): grpc.UntypedHandleCall {
+/** Sets every member's client URLs in a Cluster answer to `url`. */
+function withClientURL(url: string): (response: object) => object {
+  return (response) => {
+    const r = response as { member?: { clientURLs?: string[] }; members?: { clientURLs?: string[] }[] };
+    for (const m of [...(r.member ? [r.member] : []), ...(r.members ?? [])]) if (m.clientURLs?.length) m.clientURLs = [url];
+    return response;
+  };
+}
+
+function handler(route: Route, worker: WorkerClient, answer: (response: object) => object): grpc.UntypedHandleCall {
   switch (route.kind) {
     case "unary":
       return (call: grpc.ServerUnaryCall<object, object>, callback: grpc.sendUnaryData<object>) => {
         withLeader(call, worker)
           .then((headers) => worker.unary(route.path, call.request, headers))
           .then(
-            (response) => callback(null, response),
+            (response) => callback(null, answer(response)),
             (err: unknown) => callback(serviceError(err)),
           );
       };
