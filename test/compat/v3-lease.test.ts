@@ -3,6 +3,7 @@
 // leases, compared with real etcd step by step (see harness/v3.ts for the
 // DSL). Lease ids are chosen per run, the same on both sides; seconds left
 // on a lease are masked (the two servers are asked a moment apart).
+import WebSocket from "ws";
 import { describe, expect, it } from "vitest";
 import { targets } from "./harness/compare";
 import { send } from "./harness/http";
@@ -56,6 +57,47 @@ describe("the v3 lease keepalive stream against etcd", () => {
   it("answers each message with one result line, an unknown lease without a TTL, and ends with the body", async () => {
     const lease = id();
     const [etcd, ours] = await Promise.all([keepAlive(t.etcd, lease), keepAlive(t.ours, lease)]);
+    expect(ours).toEqual(etcd);
+    expect(etcd).toHaveLength(2);
+  });
+
+  /** The same over a WebSocket: each request a message, each answer a message, the socket held open between them. */
+  async function keepAliveOverWebSocket(url: string, lease: string): Promise<unknown[]> {
+    expect((await post(url, "/v3/lease/grant", `{"TTL":"60","ID":"${lease}"}`)).status).toBe(200);
+    const ws = new WebSocket(`${url.replace(/^http/, "ws")}/v3/lease/keepalive`);
+    const messages: string[] = [];
+    let wake = () => {};
+    ws.on("message", (data) => {
+      messages.push(data.toString());
+      wake();
+    });
+    await new Promise<void>((resolve, reject) => {
+      ws.on("open", () => resolve());
+      ws.on("error", reject);
+    });
+    const answer = async (message: string, n: number) => {
+      ws.send(message);
+      const deadline = Date.now() + 10_000;
+      while (messages.length < n) {
+        if (Date.now() > deadline) throw new Error(`keep-alive over WebSocket on ${url}: ${messages.length} of ${n} answers after 10 s`);
+        await new Promise<void>((r) => {
+          wake = r;
+          setTimeout(r, 200);
+        });
+      }
+    };
+    // One at a time: each is answered before the next is sent.
+    await answer(`{"ID":"${lease}"}`, 1);
+    await answer(`{"ID":"${MISSING}"}`, 2);
+    ws.close();
+    await post(url, "/v3/lease/revoke", `{"ID":"${lease}"}`);
+    return messages.map((m) => JSON.parse(m.replace(/"(cluster_id|member_id|raft_term|revision)":"\d+"/g, '"$1":"<$1>"')));
+  }
+
+  it("over a WebSocket: each message answered as it arrives, on one held socket", async () => {
+    const lease = id();
+    const etcd = await keepAliveOverWebSocket(t.etcd, lease);
+    const ours = await keepAliveOverWebSocket(t.ours, lease);
     expect(ours).toEqual(etcd);
     expect(etcd).toHaveLength(2);
   });
