@@ -13,8 +13,8 @@ import { StatusError, WorkerClient } from "./worker-client.ts";
 export interface FrontOptions {
   /** The Worker's origin, e.g. http://127.0.0.1:8787 or https://etcd.example.workers.dev. */
   endpoint: string;
-  /** A named cluster (`/clusters/<name>`), or null for the default one. */
-  cluster: string | null;
+  /** Which v3 API of the Worker: the default cluster's, a named cluster's, or v3 discovery's registry. */
+  serves: { cluster: string } | { discovery: true } | "default";
   /**
    * The URL clients reach this front at. Members report it as their client
    * URL in Cluster answers (the Worker reports its HTTP URL, where a gRPC
@@ -28,7 +28,8 @@ export interface FrontOptions {
 const MAX_RECEIVE_BYTES = 2 * 1024 * 1024;
 
 export function frontServer(o: FrontOptions): grpc.Server {
-  const worker = new WorkerClient(o.endpoint, o.cluster);
+  const root = o.serves === "default" ? "" : "cluster" in o.serves ? `/clusters/${encodeURIComponent(o.serves.cluster)}` : "/discovery";
+  const worker = new WorkerClient(o.endpoint, root);
   const server = new grpc.Server({ "grpc.max_receive_message_length": MAX_RECEIVE_BYTES, "grpc.max_send_message_length": -1 });
   for (const [name, service] of loadServices()) {
     const routes = ROUTES[name] ?? {};

@@ -27,17 +27,16 @@ interface StreamLine {
 
 export class WorkerClient {
   private readonly endpoint: string;
-  private readonly cluster: string | null;
+  private readonly root: string;
 
-  /** `endpoint` is the Worker's origin; `cluster` a named cluster, or null for the default one. */
-  constructor(endpoint: string, cluster: string | null) {
-    this.endpoint = endpoint;
-    this.cluster = cluster;
+  /** `endpoint` is the Worker's origin; `root` the path its v3 API is under ("" for the default cluster). */
+  constructor(endpoint: string, root: string) {
+    this.endpoint = endpoint.replace(/\/+$/, "");
+    this.root = root;
   }
 
   private url(path: string): string {
-    const base = this.endpoint.replace(/\/+$/, "");
-    return `${base}${this.cluster ? `/clusters/${encodeURIComponent(this.cluster)}` : ""}/v3/${path}`;
+    return `${this.endpoint}${this.root}/v3/${path}`;
   }
 
   async unary(path: string, request: object, headers: Record<string, string>): Promise<object> {

@@ -120,7 +120,7 @@ await mf.ready;
 console.log(`etcd-on-workers: serving on http://${host}:${port} (state in ${path.relative(process.cwd(), args.persistTo) || "."})`);
 
 // etcd's gRPC API, through the same front `npm run grpc-proxy` runs, in this process.
-const grpc = grpcPort > 0 ? frontServer({ endpoint: `http://${host}:${port}`, cluster: null, advertiseClientURL: `http://${host}:${grpcPort}` }) : null;
+const grpc = grpcPort > 0 ? frontServer({ endpoint: `http://${host}:${port}`, serves: "default", advertiseClientURL: `http://${host}:${grpcPort}` }) : null;
 if (grpc) {
   try {
     await listen(grpc, `${host}:${grpcPort}`);

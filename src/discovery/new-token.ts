@@ -6,7 +6,9 @@
  * the replica's expiry alarm deletes it, with its size key and every
  * registration, once it is DISCOVERY_TOKEN_TTL_SECONDS old. etcd registers
  * members as children of that directory, which leaves the directory's TTL
- * as it is.
+ * as it is. The same token serves v3 discovery (v3-registry.ts): its size
+ * key in the v3 keyspace, attached to a lease of the same TTL that every
+ * v3 registration is attached to too.
  */
 import { parseForm, type Params } from "../v2/form.ts";
 import { methodNotAllowed, plainError, TEXT_PLAIN } from "../http/go-http.ts";
@@ -15,7 +17,8 @@ import type { ClusterApi } from "../http/cluster-client.ts";
 import { clientAddress } from "./client-address.ts";
 import type { DiscoveryConfig, Env } from "../env.ts";
 import type { RateLimiterApi } from "./rate-limiter.ts";
-import { newToken, registryPath, shardFor } from "./token.ts";
+import { newToken, registryPath, shardFor, tokenLease } from "./token.ts";
+import { putRequest } from "../v3/requests.ts";
 
 export const DEFAULT_SIZE = 3;
 /**
@@ -79,5 +82,8 @@ async function createToken(stub: ClusterApi, token: string, size: number, ttlSec
   const dir = keysRequest("PUT", registryPath(token), { dir: "true", ttl: String(ttlSeconds), prevExist: "false" });
   if ((await stub.keys(dir)).status !== 201) return false;
   const sizeKey = keysRequest("PUT", `${registryPath(token)}/_config/size`, { value: String(size), prevExist: "false" });
-  return (await stub.keys(sizeKey)).status === 201;
+  if ((await stub.keys(sizeKey)).status !== 201) return false;
+  const lease = tokenLease(token);
+  if (!(await stub.v3({ method: "leaseGrant", req: { id: lease, ttl: ttlSeconds } })).ok) return false;
+  return (await stub.v3({ method: "put", req: putRequest(`${registryPath(token)}/_config/size`, String(size), { lease }) })).ok;
 }

@@ -1,6 +1,7 @@
 /**
  * The discovery service's routes, mounted at the root of the Worker beside
- * the etcd API: `/` (how to use it), `/new`, and the token routes. Tokens are
+ * the etcd API: `/` (how to use it), `/new`, the token routes, and v3
+ * discovery's registry under `/discovery/v3/`. Tokens are
  * exactly 32 lowercase hex characters, so no discovery route can shadow an
  * etcd path (/v2/..., /version, /health); anything else falls through to the
  * Worker's normal 404.
@@ -11,6 +12,7 @@ import { plainError, requestURL } from "../http/go-http.ts";
 import { landingPage } from "./landing.ts";
 import { handleNew, type StubFor } from "./new-token.ts";
 import { handleRegistry } from "./registry-routes.ts";
+import { handleV3Registry } from "./v3-registry.ts";
 import { TOKEN_PATTERN } from "./token.ts";
 
 const TOKEN_PATH = new RegExp(`^/(${TOKEN_PATTERN})(|/|/[^/]+|/_config/size)$`);
@@ -20,6 +22,7 @@ export function discoveryRoutes(stubFor: StubFor): Hono<{ Bindings: Env }> {
 
   r.all("/", (c) => withConfig(c, (config) => landingPage(c.req.raw, config)));
   r.all("/new", (c) => withConfig(c, (config) => handleNew(c.req.raw, c.env, stubFor, config)));
+  r.all("/discovery/v3/*", (c) => handleV3Registry(c.req.raw, c.env, stubFor, requestURL(c.req.raw).pathname.slice("/discovery/v3/".length)));
 
   // The token routes (`/<token>`, `/<token>/`, `/<token>/<member>`,
   // `/<token>/_config/size`) are matched here rather than as `/:token{...}`

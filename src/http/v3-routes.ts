@@ -91,23 +91,12 @@ export async function handleV3(request: Request, path: string, cluster: string, 
   const stream = path === "lease/keepalive" || path === "watch" || path === "election/observe";
   if (!method && !other && !recipe && !stream) return withCORS(plainError(404, "Not Found"));
   if (request.method === "OPTIONS") return new Response(null, { status: 200, headers: CORS_HEADERS });
-  const webSocket = request.headers.get("Upgrade")?.toLowerCase() === "websocket";
-  if (!webSocket && request.method !== "POST") return withCORS(plainError(405, "Method Not Allowed"));
-  if (stream) {
-    // Each held stream costs the runtime sockets: past the limit, refused.
+  if (path === "watch") return serveStream(request, maxWatches, (requests) => api.v3Watch(requests));
+  if (path === "lease/keepalive") return serveStream(request, maxWatches, async (requests) => keepAliveLines(requests, cluster, api));
+  if (request.method !== "POST") return withCORS(plainError(405, "Method Not Allowed"));
+  if (path === "election/observe") {
     const cause = refusal(maxWatches);
     if (cause) return errorResponse({ code: GrpcCode.Unavailable, message: cause });
-  }
-  if (webSocket) {
-    // etcd's gateway serves its bidirectional streams over a WebSocket too.
-    if (path === "watch") return overWebSocket((requests) => api.v3Watch(requests));
-    if (path === "lease/keepalive") return overWebSocket(async (requests) => keepAliveLines(requests, cluster, api));
-    if (request.method !== "POST") return withCORS(plainError(405, "Method Not Allowed"));
-  }
-  const body = () => request.body ?? new Blob([]).stream();
-  if (path === "lease/keepalive") return success(counted(keepAliveLines(body(), cluster, api), request.signal));
-  if (path === "watch") return success(counted(await api.v3Watch(body()), request.signal));
-  if (path === "election/observe") {
     try {
       return success(counted(observeStream(await request.text(), api, cluster), request.signal));
     } catch (err) {
@@ -125,9 +114,42 @@ export async function handleV3(request: Request, path: string, cluster: string, 
     if (err instanceof V3Error) return errorResponse(err.body);
     throw err;
   }
+  return answerV3(path, req, cluster, api);
+}
+
+/** The request of a KV or lease call (`path` as in METHODS) decoded from its JSON, or etcd's V3Error. */
+export function decodeV3(path: string, body: string): V3Request {
+  return METHODS[path].decode(body);
+}
+
+/** Runs a decoded KV or lease call on `cluster` and answers it as the gateway does. */
+export async function answerV3(path: string, req: V3Request, cluster: string, api: ClusterApi): Promise<Response> {
   const reply = await api.v3(req);
   if (!reply.ok) return errorResponse(reply.error);
-  return success(method.encode(headerOf(cluster, reply), reply.response));
+  return success(METHODS[path].encode(headerOf(cluster, reply), reply.response));
+}
+
+/**
+ * A bidirectional stream (watch, lease keep-alive): request lines in,
+ * response lines out, over a chunked POST or, as etcd's gateway also serves
+ * them, a WebSocket. Each held stream costs the runtime sockets, so past
+ * MAX_WATCHES a new one is refused.
+ */
+export async function serveStream(
+  request: Request,
+  maxWatches: number,
+  serve: (requests: ReadableStream<Uint8Array>) => Promise<ReadableStream<Uint8Array>>,
+): Promise<Response> {
+  const cause = refusal(maxWatches);
+  if (cause) return errorResponse({ code: GrpcCode.Unavailable, message: cause });
+  if (request.headers.get("Upgrade")?.toLowerCase() === "websocket") return overWebSocket(serve);
+  if (request.method !== "POST") return withCORS(plainError(405, "Method Not Allowed"));
+  try {
+    return success(counted(await serve(request.body ?? new Blob([]).stream()), request.signal));
+  } catch (err) {
+    if (err instanceof V3Error) return errorResponse(err.body);
+    throw err;
+  }
 }
 
 function headerOf(cluster: string, reply: Extract<V3Reply, { ok: true }>): gateway.ResponseHeader {
@@ -238,7 +260,7 @@ function parseObject(body: string): Record<string, unknown> {
  * as sent (etcd applies it to the decoded message), so that a log entry,
  * which carries the bytes in base64 too, stays under a storage row's 2 MB.
  */
-async function readBody(request: Request): Promise<string> {
+export async function readBody(request: Request): Promise<string> {
   const declared = Number(request.headers.get("Content-Length") ?? 0);
   if (declared > MAX_REQUEST_BYTES) throw errRequestTooLarge();
   const bytes = await request.arrayBuffer();
@@ -246,7 +268,7 @@ async function readBody(request: Request): Promise<string> {
   return new TextDecoder().decode(bytes);
 }
 
-function errorResponse(error: V3ErrorBody): Response {
+export function errorResponse(error: V3ErrorBody): Response {
   return new Response(gateway.encodeError(error), { status: gateway.httpStatusFromCode(error.code), headers: JSON_HEADERS });
 }
 
