@@ -2,6 +2,8 @@
 // flight at a time over keep-alive node:http sockets (one per client), a
 // latency histogram, and an RSS sampler for the server processes. The same
 // code drives every target.
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
 import * as http from "node:http";
 import { createRequire } from "node:module";
 import { rssBytes } from "./targets.ts";
@@ -358,5 +360,70 @@ export class RssSampler {
   stop(): void {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
+  }
+}
+
+// ---------------------------------------------------------------------- CPU
+
+let clockTicks: number | undefined;
+
+/** The unit of /proc/<pid>/stat's times (USER_HZ, almost always 100). */
+function ticksPerSecond(): number {
+  if (clockTicks === undefined) {
+    try {
+      clockTicks = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim()) || 100;
+    } catch {
+      clockTicks = 100;
+    }
+  }
+  return clockTicks;
+}
+
+/** CPU seconds (user + system, every thread) a process has used so far; undefined once it is gone. */
+export function cpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The fields after the command name, which may hold spaces: utime and stime are the 14th and 15th.
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) / ticksPerSecond();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The CPU time a set of processes used over a window (utime + stime from
+ * /proc/<pid>/stat, 10 ms resolution): seconds, and seconds per second of
+ * wall time, i.e. cores used. Only processes alive at both ends count (a
+ * process that died in the window loses its share).
+ */
+export class CpuMeter {
+  private readonly pids: () => number[];
+  private from = new Map<number, number>();
+  private t0 = 0;
+
+  constructor(pids: () => number[]) {
+    this.pids = pids;
+  }
+
+  start(): void {
+    this.t0 = performance.now();
+    this.from = new Map();
+    for (const pid of this.pids()) {
+      const s = cpuSeconds(pid);
+      if (s !== undefined) this.from.set(pid, s);
+    }
+  }
+
+  /** Since start(): CPU seconds, the window in seconds, and cores (NaN when no process was found). */
+  read(): { seconds: number; window: number; cores: number } {
+    const window = (performance.now() - this.t0) / 1000;
+    if (this.from.size === 0) return { seconds: NaN, window, cores: NaN };
+    let seconds = 0;
+    for (const [pid, s0] of this.from) {
+      const s1 = cpuSeconds(pid);
+      if (s1 !== undefined && s1 >= s0) seconds += s1 - s0;
+    }
+    return { seconds, window, cores: window > 0 ? seconds / window : NaN };
   }
 }

@@ -135,6 +135,27 @@ delivery of every put. The floor rows are the cheapest answer each target gives:
 ours a Worker that does nothing, served exactly as \`npm start\` serves ours
 (what the runtime allows at best), for etcd GET /version.
 
+The gRPC rows (bench/grpc.ts) drive etcd 3.4's gRPC API with @grpc/grpc-js
+from the same Node load generator: against etcd's client port (etcd serves
+gRPC itself) and against ours' gRPC front, which \`npm start\` serves from its
+own Node process (scripts/serve.ts, the parent of workerd, which also runs
+Miniflare's Node side) and which forwards each call to the Worker's v3 JSON
+API: a unary call as one HTTP POST, a Watch stream as one WebSocket. Put,
+range (linearizable) and CAS (a Txn, as the v3 CAS row) run by default with
+every client sharing one channel, i.e. one HTTP/2 connection, as the clients
+of one etcd client object do (BENCH_GRPC_CHANNELS=N spreads them over N);
+the watch fan-out holds N watches on one key over one Watch stream, or over a
+stream per 1,000 watches, all on one channel, and puts the key 3 times from
+a second channel, timed as the v3 fan-out rows (each response timestamped as
+grpc-js hands it over, decoded afterwards). Next to each gRPC row: the CPU
+the target used over the measured window (utime + stime from /proc, as
+cores, i.e. CPU seconds per second, or as CPU seconds for the fan-out rows),
+"server" being workerd for ours (whose peak RSS the RSS column is, as in
+every row) and the members for etcd; for ours the front's process apart
+("front", with its own peak RSS; its figures at rest are a row of their
+own); and the load generator's own CPU ("bench"), which shares the machine's
+cores with the server.
+
 ${opts.table}
 `;
 }

@@ -17,15 +17,22 @@
 //                          setup, writes, reads, quorumReads, cas, scale, floor, v3Put,
 //                          v3Range, v3Serializable, v3Prefix, v3Cas, v3LeaseGrant,
 //                          v3LeaseKeepAlive, v3LeaseKeepAliveWs, v3Keyspace, watchers,
-//                          v3WatchShared, v3WatchPosts, v3WatchSockets. The v3 lease and
-//                          watch rows alone, quickly, into a scratch report:
+//                          v3WatchShared, v3WatchPosts, v3WatchSockets, grpcFront,
+//                          grpcPut, grpcRange, grpcTxn, grpcWatch, grpcWatchStreams. The
+//                          v3 lease and watch rows alone, quickly, into a scratch report:
 //                          BENCH_QUICK=1 BENCH_OUT=/tmp/bench.md BENCH_ONLY=v3LeaseGrant,v3LeaseKeepAlive,v3LeaseKeepAliveWs,v3WatchShared,v3WatchPosts,v3WatchSockets npm run bench
+//                          and the gRPC rows alone:
+//                          BENCH_QUICK=1 BENCH_OUT=/tmp/grpc-bench.md BENCH_ONLY=grpcFront,grpcPut,grpcRange,grpcTxn,grpcWatch,grpcWatchStreams npm run bench
+//   BENCH_GRPC_CHANNELS=1  gRPC channels (HTTP/2 connections) per unary gRPC row, at most one
+//                          per client, clients spread over them round-robin (default 1: every
+//                          client shares one connection, as one etcd client object does)
 import * as path from "node:path";
 import * as fs from "node:fs";
 import { RssSampler } from "./load.ts";
 import { TARGETS, document, environment, table, type Row } from "./report.ts";
 import { repoRoot } from "../support/processes.ts";
 import { sourceDescription, startEtcd, startFloor, startOurs, type Target } from "./targets.ts";
+import { frontAtRest, grpcCas, grpcPuts, grpcRanges, grpcWatchers, type GrpcSettings } from "./grpc.ts";
 import { cas, floor, leaseGrants, leaseKeepAlives, leaseKeepAlivesWs, populate, reads, v2, v3, v3Watchers, V3_WATCH_WRITES, watchers, writes, type Api, type RowResult, type Settings } from "./workloads.ts";
 
 const quick = process.env.BENCH_QUICK === "1";
@@ -36,6 +43,11 @@ const CLIENTS = [1, 16, 64, 256];
 const V3_CLIENTS = quick ? CLIENTS.filter((c) => c < 256) : CLIENTS;
 const WATCHERS = [100, 1000, 10_000];
 const V3_WATCHERS = [1000, 10_000];
+const GRPC_CHANNELS = Number(process.env.BENCH_GRPC_CHANNELS ?? 1);
+if (!Number.isInteger(GRPC_CHANNELS) || GRPC_CHANNELS < 1) throw new Error(`BENCH_GRPC_CHANNELS must be a whole number >= 1, not ${process.env.BENCH_GRPC_CHANNELS}`);
+const grpcSettings: GrpcSettings = { ...settings, channels: GRPC_CHANNELS };
+/** Watches per Watch stream in the gRPC fan-out row that spreads them. */
+const GRPC_WATCHES_PER_STREAM = 1000;
 const KEY_COUNTS = quick ? [1000, 10_000] : [1000, 10_000, 100_000];
 const V3_KEY_COUNTS = quick ? [1000, 10_000] : [1000, 10_000, 100_000, 1_000_000];
 const SCALE_CLIENTS = 16;
@@ -70,7 +82,19 @@ const SECTION = {
   v3WatchShared: `v3 watch fan-out, multiplexed: N watches on one key over 1 WebSocket (/v3/watch), ${V3_WATCH_WRITES} puts one at a time`,
   v3WatchPosts: `v3 watch fan-out, a stream each: N watches on one key over N POST /v3/watch streams, ${V3_WATCH_WRITES} puts one at a time`,
   v3WatchSockets: `v3 watch fan-out, a stream each: N watches on one key over N WebSockets (/v3/watch), ${V3_WATCH_WRITES} puts one at a time`,
+  grpcFront: "gRPC front at rest: ours' npm start Node process (scripts/serve.ts: the gRPC front and Miniflare's Node side) over 1 idle second, before and after the gRPC rows",
+  grpcPut: `gRPC put: 100-byte values over ${count(BASE_KEYS)} keys (${grpcChannels()})`,
+  grpcRange: `gRPC range of 1 key, linearizable (${grpcChannels()})`,
+  grpcTxn: `gRPC compare-and-swap on one key (Txn: compare mod_revision, put on success, range on failure; ${grpcChannels()})`,
+  grpcWatch: `gRPC watch fan-out, multiplexed: N watches on one key over 1 Watch stream (1 channel), ${V3_WATCH_WRITES} puts one at a time (KV.Put on a 2nd channel)`,
+  grpcWatchStreams: `gRPC watch fan-out: N watches on one key, a Watch stream per ${count(GRPC_WATCHES_PER_STREAM)} watches (all on 1 channel), ${V3_WATCH_WRITES} puts one at a time (KV.Put on a 2nd channel)`,
 };
+
+/** How the unary gRPC rows' clients reach the server, for their titles. */
+function grpcChannels(): string {
+  if (GRPC_CHANNELS === 1) return "every client on 1 shared channel, i.e. 1 HTTP/2 connection, as one etcd client object";
+  return `clients spread over ${GRPC_CHANNELS} channels (HTTP/2 connections; fewer with fewer clients), round-robin`;
+}
 const ORDER: string[] = Object.values(SECTION);
 type Section = keyof typeof SECTION;
 
@@ -147,7 +171,7 @@ async function benchTarget(t: Target): Promise<void> {
         ["write", await writes(t, rss, v2, SCALE_CLIENTS, keys, settings)],
       ]);
     }
-    if (runs("setup", "v3Put", "v3Range", "v3Serializable", "v3Prefix", "v3Keyspace")) {
+    if (runs("setup", "v3Put", "v3Range", "v3Serializable", "v3Prefix", "v3Keyspace", "grpcRange")) {
       record(SECTION.setup, populateLabel(v3, `populate ${count(BASE_KEYS)} v3 keys`), name, await populate(t, rss, v3, 0, BASE_KEYS, 600_000, POPULATE_IN_FLIGHT));
     }
     if (runs("v3Put")) for (const c of V3_CLIENTS) record(SECTION.v3Put, `${c} clients`, name, await writes(t, rss, v3, c, BASE_KEYS, settings));
@@ -160,6 +184,13 @@ async function benchTarget(t: Target): Promise<void> {
     if (runs("v3LeaseGrant")) for (const c of V3_CLIENTS) record(SECTION.v3LeaseGrant, `${c} clients`, name, await leaseGrants(t, rss, c, settings));
     if (runs("v3LeaseKeepAlive")) for (const c of V3_CLIENTS) record(SECTION.v3LeaseKeepAlive, `${c} clients`, name, await leaseKeepAlives(t, rss, c, settings));
     if (runs("v3LeaseKeepAliveWs")) for (const c of V3_CLIENTS) record(SECTION.v3LeaseKeepAliveWs, `${c} clients`, name, await leaseKeepAlivesWs(t, rss, c, settings));
+    // gRPC (etcd's port; ours' front), also over the Setup keys, before the keyspace grows.
+    if (t.grpcPort !== undefined) {
+      if (t.frontPids().length > 0 && runs("grpcFront", "grpcPut", "grpcRange", "grpcTxn", "grpcWatch", "grpcWatchStreams")) record(SECTION.grpcFront, "before the gRPC rows", name, await frontAtRest(t));
+      if (runs("grpcPut")) for (const c of V3_CLIENTS) record(SECTION.grpcPut, `${c} clients`, name, await grpcPuts(t, rss, c, BASE_KEYS, grpcSettings));
+      if (runs("grpcRange")) for (const c of V3_CLIENTS) record(SECTION.grpcRange, `${c} clients`, name, await grpcRanges(t, rss, c, BASE_KEYS, grpcSettings));
+      if (runs("grpcTxn")) for (const c of V3_CLIENTS) record(SECTION.grpcTxn, `${c} clients`, name, await grpcCas(t, rss, c, grpcSettings));
+    }
     if (runs("v3Keyspace")) {
       await growing(t, rss, v3, SECTION.v3Keyspace, V3_KEY_COUNTS, async (keys) => [["range of 10 keys", await reads(t, rss, v3, SCALE_CLIENTS, keys, true, settings, 10)]]);
     }
@@ -175,6 +206,16 @@ async function benchTarget(t: Target): Promise<void> {
       if (runs("v3WatchPosts")) record(SECTION.v3WatchPosts, `${count(n)} watches`, name, await v3Watchers(t, rss, n, n, "post", round++));
       if (runs("v3WatchSockets")) record(SECTION.v3WatchSockets, `${count(n)} watches`, name, await v3Watchers(t, rss, n, n, "ws", round++));
     }
+    // The gRPC fan-out last of all: ours' front runs in the process that
+    // also runs Miniflare, so if it falls over, nothing after it would run.
+    if (t.grpcPort !== undefined) {
+      for (const n of V3_WATCHERS) {
+        if (runs("grpcWatch")) record(SECTION.grpcWatch, `${count(n)} watches`, name, await grpcWatchers(t, rss, n, n, round++));
+        if (runs("grpcWatchStreams")) record(SECTION.grpcWatchStreams, `${count(n)} watches`, name, await grpcWatchers(t, rss, n, GRPC_WATCHES_PER_STREAM, round++));
+      }
+      // Its memory after them: what it kept (or has not given back yet).
+      if (t.frontPids().length > 0 && runs("grpcFront", "grpcPut", "grpcRange", "grpcTxn", "grpcWatch", "grpcWatchStreams")) record(SECTION.grpcFront, "after the gRPC rows", name, await frontAtRest(t));
+    }
   } finally {
     rss.stop();
   }
@@ -184,7 +225,8 @@ async function benchTarget(t: Target): Promise<void> {
 async function withTarget(name: string, start: () => Promise<Target>, use: (t: Target) => Promise<void>): Promise<void> {
   console.log(`\n== ${name}: starting`);
   const t = await start();
-  console.log(`== ${name}: up on ${t.host}:${t.port}, server pids ${t.serverPids().join(",") || "(none found)"}`);
+  const front = t.frontPids();
+  console.log(`== ${name}: up on ${t.host}:${t.port}${t.grpcPort !== undefined ? `, gRPC on ${t.grpcPort}` : ""}, server pids ${t.serverPids().join(",") || "(none found)"}${front.length ? `, front pid ${front.join(",")}` : ""}`);
   try {
     await use(t);
   } finally {

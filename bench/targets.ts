@@ -5,6 +5,7 @@
 // signals), plus the process-tree and memory readings the RSS sampler needs.
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as net from "node:net";
 import * as path from "node:path";
 import { freePort, httpStatus, makeTempDir, removeDir, repoRoot, spawnServer, startEtcdCluster, stopServer, waitUntil } from "../support/processes.ts";
 
@@ -13,8 +14,21 @@ export interface Target {
   /** Where the load generator sends its requests. */
   host: string;
   port: number;
+  /**
+   * Where etcd's gRPC API is served: etcd's client port (etcd serves gRPC
+   * and HTTP on one port), ours' gRPC front on a port of its own (GRPC_PORT);
+   * undefined for the floor, which serves no gRPC.
+   */
+  grpcPort?: number;
   /** The server processes whose RSS counts (looked up afresh at each sample). */
   serverPids(): number[];
+  /**
+   * The process that serves gRPC when it is not one of serverPids(): ours'
+   * `npm start` node process (scripts/serve.ts, the parent of workerd), which
+   * runs the gRPC front and Miniflare's Node side. Empty for etcd (its members
+   * serve gRPC themselves) and for the floor.
+   */
+  frontPids(): number[];
   stop(): Promise<void>;
 }
 
@@ -57,6 +71,23 @@ export function descendants(pid: number): number[] {
     }
   }
   return all;
+}
+
+function cmdline(pid: number): string[] {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+  } catch {
+    return [];
+  }
+}
+
+function parentOf(pid: number): number | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  } catch {
+    return undefined;
+  }
 }
 
 function comm(pid: number): string {
@@ -128,42 +159,85 @@ export async function startOurs(): Promise<Target> {
     removeDir(dir);
     throw e;
   }
-  return startWorkerd({ name: "ours", dir, cmd: "npm", args: ["start", "--silent"], cwd: project, readyPath: "/version" });
+  return startWorkerd({ name: "ours", dir, cmd: "npm", args: ["start", "--silent"], cwd: project, readyPath: "/version", grpc: true });
 }
 
 /** The runtime's floor: bench/floor-worker.js, which does nothing, served as `npm start` serves ours (bench/floor.ts). */
 export function startFloor(): Promise<Target> {
-  return startWorkerd({ name: "floor", dir: makeTempDir("bench-floor-"), cmd: process.execPath, args: [path.join(repoRoot, "bench", "floor.ts")], cwd: repoRoot, readyPath: "/" });
+  return startWorkerd({ name: "floor", dir: makeTempDir("bench-floor-"), cmd: process.execPath, args: [path.join(repoRoot, "bench", "floor.ts")], cwd: repoRoot, readyPath: "/", grpc: false });
 }
 
 /**
  * A server whose work is done by workerd child processes (their RSS is what
- * counts), listening on $PORT and up once `readyPath` answers 200.
+ * counts), listening on $PORT and up once `readyPath` answers 200; with
+ * `grpc`, serving gRPC on $GRPC_PORT too (from the same Node process that
+ * runs Miniflare), and up once that port accepts connections as well.
  */
-async function startWorkerd(o: { name: string; dir: string; cmd: string; args: string[]; cwd: string; readyPath: string }): Promise<Target> {
+async function startWorkerd(o: { name: string; dir: string; cmd: string; args: string[]; cwd: string; readyPath: string; grpc: boolean }): Promise<Target> {
   const { name, dir, cmd, args, cwd, readyPath } = o;
   const port = await freePort();
+  const grpcPort = await freePort();
   // CI: no interactive hotkeys, stdin is not a terminal here.
   // The gRPC front (ours) gets a port of its own, never etcd's 2379.
-  const env = { ...process.env, PORT: String(port), GRPC_PORT: String(await freePort()), CI: "true" };
+  const env = { ...process.env, PORT: String(port), GRPC_PORT: String(grpcPort), CI: "true" };
   const p = spawnServer({ name: `${name} (${path.basename(cmd)} ${args.map((a) => path.basename(a)).join(" ")}) on port ${port}`, cmd, args, cwd, env, dir, keepLogIn: keepLogIn() });
   await waitUntil([p], `GET ${readyPath} = 200 for 1 s`, { timeoutMs: 120_000, stableMs: 1000 }, async () => (await httpStatus("127.0.0.1", port, readyPath, 5000)) === 200);
-  let cached: number[] = [];
-  let cachedAt = 0;
+  // serve.ts listens for gRPC just after Miniflare is ready. Sources without
+  // the gRPC front (BENCH_REF of an older commit) never do: no gRPC rows then.
+  let grpc = o.grpc;
+  if (grpc) {
+    const deadline = Date.now() + 30_000;
+    while (!(await accepts("127.0.0.1", grpcPort))) {
+      if (Date.now() > deadline || p.child.exitCode !== null || p.child.signalCode !== null) {
+        console.log(`== ${name}: nothing listens on GRPC_PORT ${grpcPort} after 30 s: no gRPC rows for it`);
+        grpc = false;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  const cache = new Map<string, { pids: number[]; at: number }>();
+  // The process tree does not change during a run; refresh once a second.
+  const cached = (what: string, find: (root: number) => number[]) => {
+    const c = cache.get(what);
+    if (c && c.pids.length > 0 && Date.now() - c.at <= 1000) return c.pids;
+    const pids = p.child.pid === undefined ? [] : find(p.child.pid);
+    cache.set(what, { pids, at: Date.now() });
+    return pids;
+  };
+  const workerds = () => cached("workerd", (root) => descendants(root).filter((pid) => comm(pid) === "workerd"));
   return {
     name,
     host: "127.0.0.1",
     port,
-    serverPids() {
-      // The process tree does not change during a run; refresh once a second.
-      if ((cached.length === 0 || Date.now() - cachedAt > 1000) && p.child.pid !== undefined) {
-        cached = descendants(p.child.pid).filter((pid) => comm(pid) === "workerd");
-        cachedAt = Date.now();
-      }
-      return cached;
+    grpcPort: grpc ? grpcPort : undefined,
+    serverPids: workerds,
+    frontPids() {
+      if (!grpc) return [];
+      return cached("front", (root) => {
+        // npm -> sh -> sh scripts/start.sh, which execs node scripts/serve.ts: the parent of workerd.
+        const serve = descendants(root).filter((pid) => cmdline(pid).some((a) => a === "scripts/serve.ts" || a.endsWith("/scripts/serve.ts")));
+        if (serve.length > 0) return serve;
+        const parents = new Set(workerds().map(parentOf).filter((x): x is number => x !== undefined));
+        return [...parents];
+      });
     },
     stop: () => stopServer(p),
   };
+}
+
+/** Whether a TCP connection to host:port opens within 2 s. */
+function accepts(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port });
+    const done = (ok: boolean) => {
+      s.destroy();
+      resolve(ok);
+    };
+    s.setTimeout(2000, () => done(false));
+    s.once("connect", () => done(true));
+    s.once("error", () => done(false));
+  });
 }
 
 /** Real etcd 3.4 with the v2 API, `members` members on 127.0.0.1; clients talk to member 1. */
@@ -181,7 +255,9 @@ export async function startEtcd(members: number): Promise<Target> {
     name: `etcd-${members}`,
     host: "127.0.0.1",
     port: cluster.members[0].clientPort,
+    grpcPort: cluster.members[0].clientPort,
     serverPids: () => cluster.members.map((m) => m.server.child.pid).filter((x): x is number => x !== undefined),
+    frontPids: () => [],
     stop: () => cluster.stop(),
   };
 }

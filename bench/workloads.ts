@@ -16,9 +16,9 @@ export interface Settings {
   measureMs: number;
 }
 
-const VALUE = "v".repeat(100);
+export const VALUE = "v".repeat(100);
 const FORM = `value=${VALUE}`;
-const MB = 1024 * 1024;
+export const MB = 1024 * 1024;
 
 class HttpError extends Error {}
 
@@ -34,9 +34,9 @@ const KEY_DIGITS = 7;
  * Key i, zero-padded so that each block of 10^d keys shares a prefix: the
  * v3 range rows read such a block as a prefix.
  */
-const key = (i: number) => `bench/k${String(i).padStart(KEY_DIGITS, "0")}`;
+export const key = (i: number) => `bench/k${String(i).padStart(KEY_DIGITS, "0")}`;
 const CAS_KEY = "bench-cas/x";
-const pick = (keys: number) => Math.floor(Math.random() * keys);
+export const pick = (keys: number) => Math.floor(Math.random() * keys);
 
 /** The prefix of a random block of `span` keys (a power of 10) among keys 0..keys-1; span 1 is one whole key. */
 function pickBlock(keys: number, span: number): string {
@@ -144,7 +144,7 @@ export const v3: Api = {
 
 // -------------------------------------------------------------------- rows
 
-function loopMetrics(r: LoopResult, peakRss: number, label = "req/s"): RowResult {
+export function loopMetrics(r: LoopResult, peakRss: number, label = "req/s"): RowResult {
   // With nothing but errors, the latencies would be those of the errors.
   const none = r.ok + r.expected === 0;
   return {
@@ -483,7 +483,7 @@ interface WatchLine {
  * the row before may be restarting), for at most `limitMs`: undefined when it
  * answered at once, else what the wait was, for the row's note.
  */
-async function answering(t: Target, limitMs = 60_000): Promise<string | undefined> {
+export async function answering(t: Target, limitMs = 60_000): Promise<string | undefined> {
   const t0 = performance.now();
   for (let attempt = 0; ; attempt++) {
     const c = connect(t.host, t.port, 1);
