@@ -5,7 +5,10 @@
  * errors pass through with their code and exact text (clients match on it);
  * a Worker that cannot be reached is Unavailable, so clients retry.
  */
+import * as http from "node:http";
+import * as https from "node:https";
 import { status } from "@grpc/grpc-js";
+import WebSocket from "ws";
 
 /** A gRPC status to end a call with. */
 export class StatusError extends Error {
@@ -26,33 +29,37 @@ interface StreamLine {
 }
 
 export class WorkerClient {
-  private readonly endpoint: string;
+  private readonly endpoint: URL;
   private readonly root: string;
+  /** Connections to the Worker, kept open between calls (a new TLS handshake per call would cost more than the call). */
+  private readonly agent: http.Agent;
 
   /** `endpoint` is the Worker's origin; `root` the path its v3 API is under ("" for the default cluster). */
   constructor(endpoint: string, root: string) {
-    this.endpoint = endpoint.replace(/\/+$/, "");
-    this.root = root;
+    this.endpoint = new URL(endpoint);
+    this.root = `${this.endpoint.pathname.replace(/\/+$/, "")}${root}`;
+    const options = { keepAlive: true, maxSockets: 512 };
+    this.agent = this.endpoint.protocol === "https:" ? new https.Agent(options) : new http.Agent(options);
   }
 
   private url(path: string): string {
-    return `${this.endpoint}${this.root}/v3/${path}`;
+    return `${this.endpoint.origin}${this.root}/v3/${path}`;
   }
 
   async unary(path: string, request: object, headers: Record<string, string>): Promise<object> {
     const res = await this.post(path, JSON.stringify(request), headers);
-    const text = await res.text();
-    if (res.status === 200) return JSON.parse(text) as object;
-    throw errorOf(res.status, text);
+    const text = await bodyText(res);
+    if (res.statusCode === 200) return JSON.parse(text) as object;
+    throw errorOf(res.statusCode ?? 0, text);
   }
 
   /** Each message of the answer of a streaming POST, until it ends (or `signal` aborts it). */
   async *lines(path: string, request: object, headers: Record<string, string>, signal: AbortSignal): AsyncGenerator<object> {
     const res = await this.post(path, JSON.stringify(request), headers, signal);
-    if (res.status !== 200) throw errorOf(res.status, await res.text());
+    if (res.statusCode !== 200) throw errorOf(res.statusCode ?? 0, await bodyText(res));
     const decoder = new TextDecoder();
     let buffered = "";
-    for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+    for await (const chunk of res as AsyncIterable<Uint8Array>) {
       buffered += decoder.decode(chunk, { stream: true });
       let newline: number;
       while ((newline = buffered.indexOf("\n")) >= 0) {
@@ -66,27 +73,28 @@ export class WorkerClient {
   /** A WebSocket carrying one bidirectional stream: `send` requests, `onMessage` gets responses. */
   socket(path: string, headers: Record<string, string>, on: SocketEvents): StreamSocket {
     const url = this.url(path).replace(/^http/, "ws");
-    // Node's WebSocket (undici) takes request headers as an extension.
-    const ws = new WebSocket(url, { headers } as unknown as string[]);
+    // Events are small JSON lines: compressing each one costs both ends more
+    // CPU than it saves on the wire.
+    const ws = new WebSocket(url, { headers, perMessageDeflate: false, agent: this.agent });
     const queued: string[] = [];
     let closed = false;
     const close = (error: StatusError | null) => {
       if (closed) return;
       closed = true;
-      ws.close();
+      ws.terminate();
       on.onClose(error);
     };
-    ws.addEventListener("open", () => queued.splice(0).forEach((m) => ws.send(m)));
-    ws.addEventListener("message", (e) => {
+    ws.on("open", () => queued.splice(0).forEach((m) => ws.send(m)));
+    ws.on("message", (data) => {
       if (closed) return;
       try {
-        on.onMessage(messageOf(String(e.data)));
+        on.onMessage(messageOf(String(data)));
       } catch (err) {
         close(err instanceof StatusError ? err : new StatusError(status.INTERNAL, String(err)));
       }
     });
-    ws.addEventListener("error", () => close(new StatusError(status.UNAVAILABLE, `etcd-on-workers: the stream to ${url} failed`)));
-    ws.addEventListener("close", () => close(new StatusError(status.UNAVAILABLE, `etcd-on-workers: the Worker closed the stream at ${url}`)));
+    ws.on("error", (err) => close(new StatusError(status.UNAVAILABLE, `etcd-on-workers: the stream to ${url} failed: ${err.message}`)));
+    ws.on("close", () => close(new StatusError(status.UNAVAILABLE, `etcd-on-workers: the Worker closed the stream at ${url}`)));
     return {
       send(message: object) {
         if (closed) return;
@@ -98,14 +106,29 @@ export class WorkerClient {
     };
   }
 
-  private async post(path: string, body: string, headers: Record<string, string>, signal?: AbortSignal): Promise<Response> {
-    try {
-      return await fetch(this.url(path), { method: "POST", body, headers: { "Content-Type": "application/json", ...headers }, signal });
-    } catch (err) {
-      if (signal?.aborted) throw err;
-      throw new StatusError(status.UNAVAILABLE, `etcd-on-workers: cannot reach the Worker at ${this.endpoint}: ${(err as Error).cause ?? err}`);
-    }
+  private post(path: string, body: string, headers: Record<string, string>, signal?: AbortSignal): Promise<http.IncomingMessage> {
+    const send = this.endpoint.protocol === "https:" ? https.request : http.request;
+    return new Promise((resolve, reject) => {
+      const req = send(this.url(path), {
+        method: "POST",
+        agent: this.agent,
+        signal,
+        headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body), ...headers },
+      });
+      req.on("response", resolve);
+      req.on("error", (err) => {
+        if (signal?.aborted) reject(err);
+        else reject(new StatusError(status.UNAVAILABLE, `etcd-on-workers: cannot reach the Worker at ${this.endpoint.origin}: ${err.message}`));
+      });
+      req.end(body);
+    });
   }
+}
+
+async function bodyText(res: http.IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of res as AsyncIterable<Buffer>) chunks.push(chunk);
+  return Buffer.concat(chunks).toString("utf8");
 }
 
 export interface SocketEvents {
