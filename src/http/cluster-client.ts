@@ -22,6 +22,7 @@ import { GrpcCode } from "../v3/errors.ts";
 import { isReadOnlyTxn } from "../v3/validate.ts";
 import { goJSONLine } from "../go/json.ts";
 import type { StoreStats } from "../v2/stats.ts";
+import type { MemberDown, MemberMetrics } from "../server/metrics.ts";
 import { systemClock, withTimeout } from "../server/clock.ts";
 import { batchedKeys, MAX_BATCHED_REQUEST_BYTES, type BatchOutcome } from "./keys-batch.ts";
 
@@ -36,6 +37,8 @@ export interface ClusterApi {
   status(): Promise<ReplicaStatus>;
   storeStats(): Promise<StoreStats>;
   followerStats(): Promise<{ leader: string; followers: FollowerStats[] } | null>;
+  /** Every member's metrics, asked of all at once; a member that does not answer in time is down. */
+  metrics(): Promise<(MemberMetrics | MemberDown)[]>;
   addMember(peerURLs: string[]): Promise<MemberChange>;
   removeMember(id: string): Promise<MemberChange>;
   updateMember(id: string, peerURLs: string[]): Promise<MemberChange>;
@@ -61,6 +64,8 @@ function foundingIds(cluster: string, size: number): string[] {
 
 /** A call that gets no answer in this time counts as failed. */
 const CALL_TIMEOUT_MS = 12_000;
+/** A scrape must not hang on a member that is gone (Prometheus gives up after 10 s by default). */
+const METRICS_TIMEOUT_MS = 3000;
 
 /**
  * `keepAlive` (the Worker's waitUntil) keeps a batched call running when the
@@ -191,6 +196,14 @@ export function clusterClient(
       if (!s.leader) return null;
       const followers = await stub(s.leader).followerStats();
       return followers ? { leader: s.leader, followers } : null;
+    },
+    async metrics() {
+      const members = (await this.status()).members.map((m) => m.id);
+      return Promise.all(
+        members.map((id) =>
+          withTimeout(systemClock, stub(id).metrics(), METRICS_TIMEOUT_MS, "no answer").catch((): MemberDown => ({ memberId: id, down: true })),
+        ),
+      );
     },
     addMember: (peerURLs) => attempt((r) => r.addMember(peerURLs), memberRefused, unknownMemberOutcome, true),
     removeMember: (id) => attempt((r) => r.removeMember(id), memberRefused, unknownMemberOutcome, true),

@@ -17,6 +17,7 @@ import { httpError, json, methodNotAllowed, requestURL, TEXT_PLAIN } from "./go-
 import { keysRequest, type KeysRequest } from "../v2/request.ts";
 import { handleKeys } from "./keys-routes.ts";
 import { membersWrite } from "./members-routes.ts";
+import { renderMetrics } from "../server/metrics.ts";
 import { handleV3 } from "./v3-routes.ts";
 import { ETCD_CLUSTER_VERSION, ETCD_SERVER_VERSION } from "../server/version.ts";
 
@@ -121,6 +122,13 @@ export function etcdRoutes(clusterOf: (c: C) => ClusterRef): Hono<{ Bindings: En
   };
   r.all("/v3/*", v3);
   r.all("/v3beta/*", v3);
+
+  r.all("/metrics", async (c) => {
+    const denied = only(c, ["GET"]);
+    if (denied) return denied;
+    const text = renderMetrics(clusterOf(c).name, await api(c).metrics(), ETCD_SERVER_VERSION);
+    return new Response(text, { headers: { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" } });
+  });
 
   r.all("/v2/stats/store", async (c) => only(c, ["GET"]) ?? json(goJSON(await api(c).storeStats())));
 

@@ -35,9 +35,11 @@ import { clusterId } from "../server/identity.ts";
 import { KeysService } from "../server/keys-service.ts";
 import { foundingMembers, parseReplicaName, replicaName, sortedMembers } from "../server/members.ts";
 import { MembersService } from "../server/members-service.ts";
+import type { MemberMetrics } from "../server/metrics.ts";
 import { ReplicaState, type EntryResult } from "../server/state.ts";
 import { V3Service } from "../server/v3-service.ts";
 import { watchStream, type WatchTimers } from "../server/v3-watch.ts";
+import { spanOf } from "../v3/backend.ts";
 import { idToDecimal } from "../v3/gateway-json.ts";
 import type { KeysRequest } from "../v2/request.ts";
 import type { StoreStats } from "../v2/stats.ts";
@@ -206,7 +208,9 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
     const from = messages[0]?.from;
     if (from === undefined || !this.transport.accepts(from)) return [];
     if (this.state.isRemoved(from)) return { removed: true };
-    return this.driver.receive(this.accepted(messages));
+    const answer = this.driver.receive(this.accepted(messages));
+    this.transport.answered(from, messages, answer);
+    return answer;
   }
 
   // ---- RPC: from the router ----
@@ -287,9 +291,35 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
     return this.state.membership.members
       .filter((m) => m.id !== this.id)
       .map((m) => {
-        const s: PeerStats = stats.get(m.id) ?? { success: 0, fail: 0, latencies: [] };
+        const s: PeerStats = stats.get(m.id) ?? { success: 0, fail: 0, latencies: [], sentBytes: 0, receivedBytes: 0 };
         return { id: m.id, success: s.success, fail: s.fail, latencies: [...s.latencies] };
       });
+  }
+
+  /** What this member counts, for /metrics: read only, so a scrape changes nothing. */
+  metrics(): MemberMetrics {
+    const peers = [...this.transport.stats()];
+    const byPeer = (value: (s: PeerStats) => number) => Object.fromEntries(peers.map(([id, s]) => [id, value(s)]));
+    const keyspace = this.state.mvcc;
+    return {
+      memberId: this.id,
+      leader: this.driver.leader,
+      isLeader: this.driver.role === "leader",
+      term: this.driver.raftPosition().term,
+      commitIndex: this.driver.raftPosition().index,
+      appliedIndex: this.driver.applied,
+      leaderChanges: this.driver.counts.leaderChanges,
+      proposalsPending: this.driver.pendingProposals(),
+      proposalsFailed: this.driver.counts.proposalsFailed,
+      dbSizeBytes: this.ctx.storage.sql.databaseSize,
+      keys: keyspace.count(spanOf("", "\0"), keyspace.revision()),
+      v2Watchers: this.state.store.stats.watchers,
+      v3Watchers: this.state.v3Watchers,
+      v3WatchStreams: this.state.v3Listeners.size,
+      peerSentBytes: byPeer((s) => s.sentBytes),
+      peerReceivedBytes: byPeer((s) => s.receivedBytes),
+      peerSendFailures: byPeer((s) => s.fail),
+    };
   }
 
   // ---- RPC: fault injection (the router only exposes these with DEBUG_FAULTS) ----

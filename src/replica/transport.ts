@@ -20,6 +20,23 @@ export interface PeerStats {
   success: number;
   fail: number;
   latencies: number[];
+  /** Message sizes as estimated by messageBytes, both ways. */
+  sentBytes: number;
+  receivedBytes: number;
+}
+
+/**
+ * A message's size on the wire, estimated without serialising it (which
+ * would cost as much as sending it): its payload (entries, a snapshot
+ * chunk, a read context) plus a fixed allowance for the header fields.
+ */
+export function messageBytes(messages: Message[]): number {
+  let bytes = 0;
+  for (const m of messages) {
+    bytes += 64 + (m.context?.length ?? 0) + (m.chunk?.data.length ?? 0);
+    for (const e of m.entries ?? []) bytes += 24 + e.data.length;
+  }
+  return bytes;
 }
 
 const RPC_TIMEOUT_MS = 2000;
@@ -55,6 +72,13 @@ export class Transport {
     }
   }
 
+  /** Counts a call from a peer: what it brought in, and the answer that rides back on it. */
+  answered(from: string, received: Message[], answer: Message[]): void {
+    const stats = this.peer(from).stats;
+    stats.receivedBytes += messageBytes(received);
+    stats.sentBytes += messageBytes(answer);
+  }
+
   /** Whether a message from `id` may be delivered here. */
   accepts(id: string): boolean {
     return !this.blocked.has(id);
@@ -67,7 +91,7 @@ export class Transport {
   private peer(id: string): Peer {
     let p = this.peers.get(id);
     if (!p) {
-      p = { queue: [], busy: false, stub: null, stats: { success: 0, fail: 0, latencies: [] } };
+      p = { queue: [], busy: false, stub: null, stats: { success: 0, fail: 0, latencies: [], sentBytes: 0, receivedBytes: 0 } };
       this.peers.set(id, p);
     }
     return p;
@@ -82,6 +106,7 @@ export class Transport {
         const started = Date.now();
         try {
           peer.stub ??= this.connect(id);
+          peer.stats.sentBytes += messageBytes(batch);
           const replies = await withTimeout(systemClock, peer.stub.step(batch), RPC_TIMEOUT_MS);
           recordLatency(peer.stats, Date.now() - started);
           peer.stats.success++;
@@ -90,6 +115,7 @@ export class Transport {
             return;
           }
           // Replies from a peer cut off since the call left are dropped like any other.
+          peer.stats.receivedBytes += messageBytes(replies);
           if (replies.length > 0 && !this.blocked.has(id)) this.receive(replies);
         } catch {
           // A broken stub stays broken: reconnect next time.

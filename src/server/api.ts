@@ -3,6 +3,7 @@
  * answers over Durable Object RPC, as plain data.
  */
 import type { Member } from "./members.ts";
+import type { MemberMetrics } from "./metrics.ts";
 import type { Message } from "../raft/index.ts";
 import type { KeysRequest } from "../v2/request.ts";
 import type { StoreStats } from "../v2/stats.ts";
@@ -163,6 +164,8 @@ export interface ReplicaApi {
   cancelWatch(id: number): void | Promise<void>;
   status(): ReplicaStatus | Promise<ReplicaStatus>;
   storeStats(): StoreStats | Promise<StoreStats>;
+  /** What the member counts, for /metrics (see src/server/metrics.ts). */
+  metrics(): MemberMetrics | Promise<MemberMetrics>;
   followerStats(): FollowerStats[] | null | Promise<FollowerStats[] | null>;
   addMember(peerURLs: string[]): Promise<MemberChange>;
   removeMember(id: string): Promise<MemberChange>;

@@ -89,6 +89,8 @@ export class RaftDriver<R> {
   private readonly reads = new Waiters<string, void, { index: number | null }>();
   /** ReadIndex rounds started by this instance (each serves every quorum read of its turn). */
   readRounds = 0;
+  /** Since this instance started, as etcd counts them for its metrics: leaders seen (a change to no leader is not one), proposals that failed. */
+  readonly counts = { leaderChanges: 0, proposalsFailed: 0 };
   private readyQueued = false;
   /** Entries in the leader's last Ready that had any (see awaitEntry). */
   private lastProposalBatch = 0;
@@ -163,14 +165,24 @@ export class RaftDriver<R> {
   /** Proposes `data`; resolves with what applying it returned, here, once committed. */
   propose(data: string): Promise<R> {
     const r = this.node.propose(data);
-    if (!r.ok) return Promise.reject(new RaftError(`etcdserver: ${r.message}`, true));
+    if (!r.ok) return this.refused(r.message);
     return this.awaitEntry(r.index, r.term);
   }
 
   proposeConfigChange(change: ConfigChange): Promise<R> {
     const r = this.node.proposeConfigChange(change);
-    if (!r.ok) return Promise.reject(new RaftError(`etcdserver: ${r.message}`, true));
+    if (!r.ok) return this.refused(r.message);
     return this.awaitEntry(r.index, r.term);
+  }
+
+  /** Proposals waiting to be applied. */
+  pendingProposals(): number {
+    return this.proposals.size;
+  }
+
+  private refused(message: string): Promise<R> {
+    this.counts.proposalsFailed++;
+    return Promise.reject(new RaftError(`etcdserver: ${message}`, true));
   }
 
   /**
@@ -335,12 +347,16 @@ export class RaftDriver<R> {
   protected settleProposal(e: Entry, result: R): void {
     const waiter = this.proposals.take(e.index);
     if (!waiter) return;
-    if (waiter.term === e.term) waiter.resolve(result);
-    else waiter.reject(new RaftError("etcdserver: request timed out, possibly due to previous leader failure"));
+    if (waiter.term === e.term) return waiter.resolve(result);
+    this.counts.proposalsFailed++;
+    waiter.reject(new RaftError("etcdserver: request timed out, possibly due to previous leader failure"));
   }
 
   private roleChanged(role: Role, leader: string): void {
-    if (leader !== this.leader) this.leaderSince = this.host.now();
+    if (leader !== this.leader) {
+      this.leaderSince = this.host.now();
+      if (leader !== NO_NODE) this.counts.leaderChanges++;
+    }
     this.role = role;
     this.leader = leader;
     this.hooks.roleChanged?.(role, leader);
@@ -411,7 +427,7 @@ export class RaftDriver<R> {
 
   private expireWaiters(now: number): void {
     const timeout = () => new RaftError("etcdserver: request timed out");
-    this.proposals.expire(now, timeout);
+    this.counts.proposalsFailed += this.proposals.expire(now, timeout);
     this.reads.expire(now, timeout);
   }
 }

@@ -41,6 +41,8 @@ export class ReplicaState implements StateMachine<EntryResult> {
    * with `null` when a snapshot replaced the keyspace (watchers then catch up
    * from its history).
    */
+  /** v3 watchers open on this member's watch streams (each stream is one of v3Listeners). */
+  v3Watchers = 0;
   readonly v3Listeners = new Set<(change: { revision: number; events: WatchEvent[] } | null) => void>();
 
   constructor(

@@ -92,7 +92,7 @@ export class WatchSession {
     if ("create" in req) return this.create(req.create);
     const revision = this.state.keyspace.revision();
     if ("cancel" in req) {
-      this.watchers.delete(req.cancel);
+      if (this.watchers.delete(req.cancel)) this.state.v3Watchers--;
       return this.send({ revision, watchId: req.cancel, canceled: true });
     }
     // etcd 3.4 answers a progress request with watch_id -1.
@@ -101,6 +101,7 @@ export class WatchSession {
 
   close(): void {
     this.state.v3Listeners.delete(this.listener);
+    this.state.v3Watchers -= this.watchers.size;
     this.watchers.clear();
     this.stopTicks?.();
     this.stopTicks = null;
@@ -140,6 +141,7 @@ export class WatchSession {
     }
     const next = c.startRevision > 0 ? c.startRevision : revision + 1;
     const watcher: Watcher = { id, selector: selectorOf(c), next, progressNotify: c.progressNotify, quietSinceTick: true };
+    if (!this.watchers.has(id)) this.state.v3Watchers++;
     this.watchers.set(id, watcher);
     if (c.progressNotify && !this.stopTicks) this.stopTicks = this.timers.every(() => this.progressTick());
     // etcd sends history from a background sync, after it has answered the

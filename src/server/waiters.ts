@@ -39,12 +39,20 @@ export class Waiters<K, T, Extra extends object> {
     return this.waiting.entries();
   }
 
-  /** Rejects, with `timeout()`, every waiter whose deadline has passed. */
-  expire(now: number, timeout: () => Error): void {
+  /** How many are waiting. */
+  get size(): number {
+    return this.waiting.size;
+  }
+
+  /** Rejects, with `timeout()`, every waiter whose deadline has passed; returns how many. */
+  expire(now: number, timeout: () => Error): number {
+    let expired = 0;
     for (const [key, w] of this.waiting) {
       if (w.deadline > now) continue;
       this.waiting.delete(key);
       w.reject(timeout());
+      expired++;
     }
+    return expired;
   }
 }
