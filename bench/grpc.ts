@@ -10,26 +10,15 @@
 // "server" figures, as the other rows' RSS is) and the front's Node process,
 // whose RSS is reported apart; and the load generator's own CPU, since on a
 // small machine it competes with the server for the same cores.
-import * as path from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
-import { repoRoot } from "../support/processes.ts";
-import { closedLoop, CpuMeter, RssSampler, type Outcome } from "./load.ts";
+import { LOADER_OPTIONS } from "../grpc-front/protos.ts";
+import { closedLoop, CpuMeter, FanOut, RssSampler, type Outcome } from "./load.ts";
 import type { Target } from "./targets.ts";
 import { answering, key, loopMetrics, MB, pick, V3_WATCH_WRITES, VALUE, type Metrics, type RowResult, type Settings } from "./workloads.ts";
 
 // ------------------------------------------------------------- the protocol
 
-/** As grpc-front/protos.ts loads them: proto field names, 64-bit integers as strings, bytes as base64 (Buffers accepted). */
-const LOADER_OPTIONS: protoLoader.Options = {
-  keepCase: true,
-  longs: String,
-  enums: String,
-  bytes: String,
-  defaults: false,
-  oneofs: false,
-  includeDirs: [path.join(repoRoot, "proto")],
-};
 
 type Method = protoLoader.MethodDefinition<object, object>;
 let definitions: protoLoader.PackageDefinition | undefined;
@@ -277,9 +266,7 @@ export async function grpcWatchers(t: Target, rss: RssSampler, n: number, perStr
     const kind = why.split("\n")[0].trim().slice(0, 140);
     errs.set(kind, (errs.get(kind) ?? 0) + 1);
   };
-  /** Arrival times of the events of each revision, one per watch. */
-  const arrivals = new Map<string, number[]>();
-  let waiting: { revision: string; want: number; done: () => void } | undefined;
+  const fan = new FanOut();
   const calls: grpc.ClientDuplexStream<object, Stamped>[] = [];
   let leaving = false;
   let created = 0;
@@ -304,13 +291,7 @@ export async function grpcWatchers(t: Target, rss: RssSampler, n: number, perStr
           if (seen === watches) registered(true);
         }
         if (r.canceled) fail(`watch canceled: ${r.cancel_reason ?? ""}`);
-        for (const e of r.events ?? []) {
-          const rev = e.kv?.mod_revision ?? "?";
-          const list = arrivals.get(rev) ?? [];
-          list.push(at);
-          arrivals.set(rev, list);
-          if (waiting && waiting.revision === rev && list.length >= waiting.want) waiting.done();
-        }
+        for (const e of r.events ?? []) fan.arrived(e.kv?.mod_revision ?? "?", at);
       }
     };
     const call = ch.makeBidiStreamRequest<object, Stamped>(watch.path, watch.requestSerialize, (bytes: Buffer) => ({ bytes, at: performance.now() }), new grpc.Metadata());
@@ -354,45 +335,18 @@ export async function grpcWatchers(t: Target, rss: RssSampler, n: number, perStr
     const after = rss.now();
     const frontAfter = m.frontRss.now();
     m.startCpu();
-    const lat: number[] = [];
-    const allAnswered: number[] = [];
-    let writeNote: string | undefined;
-    for (let w = 0; w < V3_WATCH_WRITES && registered > 0; w++) {
-      const tw = performance.now();
-      let revision: string;
-      try {
-        revision = (await unary<{ header?: Header }>(writer, put, { key: keyName, value: VALUE_BYTES })).header?.revision ?? "?";
-      } catch (e) {
-        writeNote = `write: ${(e as Error).message}`;
-        break;
-      }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 30_000);
-        waiting = { revision, want: registered, done: () => (clearTimeout(timer), resolve()) };
-        if ((arrivals.get(revision)?.length ?? 0) >= registered) waiting.done();
-      });
-      waiting = undefined;
-      const got = (arrivals.get(revision) ?? []).map((x) => x - tw);
-      lat.push(...got);
-      if (got.length >= registered) allAnswered.push(Math.max(...got));
-      else fail(`put ${w + 1}: ${registered - got.length} of ${registered} watches had no event within 30 s`);
-    }
+    const write = async () => (await unary<{ header?: Header }>(writer, put, { key: keyName, value: VALUE_BYTES })).header?.revision ?? "?";
+    await fan.run(V3_WATCH_WRITES, registered, write, fail);
     const putsCpu = m.cpu("s", ` (${V3_WATCH_WRITES} puts)`);
-    lat.sort((a, b) => a - b);
-    allAnswered.sort((a, b) => a - b);
-    const q = (xs: number[], p: number) => (xs.length ? xs[Math.min(xs.length - 1, Math.ceil(p * xs.length) - 1)] : NaN);
     const notes = [...errs].map(([k, v]) => `${v}× ${k}`);
-    if (writeNote) notes.unshift(writeNote);
+    if (fan.writeNote) notes.unshift(fan.writeNote);
     if (registered < n) notes.unshift(`${registered} of ${n} watches created`);
     if (waitedNote) notes.unshift(waitedNote);
     const complete = registered === n && n >= 1000;
     const metrics: Metrics = {
       registered,
       "register all ms": regMs,
-      [`all answered ms (median of ${V3_WATCH_WRITES} puts)`]: registered === n && allAnswered.length === V3_WATCH_WRITES ? q(allAnswered, 0.5) : NaN,
-      "p50 ms": q(lat, 0.5),
-      "p99 ms": q(lat, 0.99),
-      "missed events": n * V3_WATCH_WRITES - lat.length,
+      ...fan.figures(n, registered, V3_WATCH_WRITES),
       "peak RSS MB": rss.read() / MB,
       "KB per idle watch": complete ? (after - before) / registered / 1024 : NaN,
       ...registerCpu,

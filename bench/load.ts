@@ -427,3 +427,70 @@ export class CpuMeter {
     return { seconds, window, cores: window > 0 ? seconds / window : NaN };
   }
 }
+
+/** The value at quantile `p` of ascending `xs` (NaN when empty). */
+export function quantile(xs: number[], p: number): number {
+  return xs.length ? xs[Math.min(xs.length - 1, Math.ceil(p * xs.length) - 1)] : NaN;
+}
+
+/**
+ * The timing of one write fanned out to many watches: writes go one at a
+ * time, each waited for (30 s at most) until every watch has its event;
+ * each delivery is timed from its write.
+ */
+export class FanOut {
+  /** Arrival times of the events of each revision, one per watch. */
+  private readonly arrivals = new Map<string, number[]>();
+  private waiting: { revision: string; want: number; done: () => void } | undefined;
+  /** Every delivery, ms after its write, ascending once `run` is done. */
+  readonly latencies: number[] = [];
+  /** Per write: ms until the last watch had it (only writes every watch got). */
+  readonly allAnswered: number[] = [];
+  /** Why the writes stopped early, if they did. */
+  writeNote: string | undefined;
+
+  /** A watch got the event of `revision` at `at` (performance.now()). */
+  arrived(revision: string, at: number): void {
+    const list = this.arrivals.get(revision) ?? [];
+    list.push(at);
+    this.arrivals.set(revision, list);
+    const w = this.waiting;
+    if (w && w.revision === revision && list.length >= w.want) w.done();
+  }
+
+  /** Makes `writes` writes with `write` (resolving to the revision it made), each waited for until `want` watches have it. */
+  async run(writes: number, want: number, write: () => Promise<string>, fail: (why: string) => void): Promise<void> {
+    for (let i = 0; i < writes && want > 0; i++) {
+      const started = performance.now();
+      let revision: string;
+      try {
+        revision = await write();
+      } catch (e) {
+        this.writeNote = `write: ${(e as Error).message}`;
+        break;
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 30_000);
+        this.waiting = { revision, want, done: () => (clearTimeout(timer), resolve()) };
+        if ((this.arrivals.get(revision)?.length ?? 0) >= want) this.waiting.done();
+      });
+      this.waiting = undefined;
+      const got = (this.arrivals.get(revision) ?? []).map((x) => x - started);
+      this.latencies.push(...got);
+      if (got.length >= want) this.allAnswered.push(Math.max(...got));
+      else fail(`put ${i + 1}: ${want - got.length} of ${want} watches had no event within 30 s`);
+    }
+    this.latencies.sort((a, b) => a - b);
+    this.allAnswered.sort((a, b) => a - b);
+  }
+
+  /** The row's delivery figures, for `n` watches of which `registered` were created, after `writes` writes. */
+  figures(n: number, registered: number, writes: number): Record<string, number> {
+    return {
+      [`all answered ms (median of ${writes} puts)`]: registered === n && this.allAnswered.length === writes ? quantile(this.allAnswered, 0.5) : NaN,
+      "p50 ms": quantile(this.latencies, 0.5),
+      "p99 ms": quantile(this.latencies, 0.99),
+      "missed events": n * writes - this.latencies.length,
+    };
+  }
+}

@@ -5,9 +5,8 @@
 // signals), plus the process-tree and memory readings the RSS sampler needs.
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as path from "node:path";
-import { freePort, httpStatus, makeTempDir, removeDir, repoRoot, spawnServer, startEtcdCluster, stopServer, waitUntil } from "../support/processes.ts";
+import { freePort, httpStatus, makeTempDir, removeDir, repoRoot, spawnServer, startEtcdCluster, stopServer, tcpListening, waitUntil } from "../support/processes.ts";
 
 export interface Target {
   name: string;
@@ -187,7 +186,7 @@ async function startWorkerd(o: { name: string; dir: string; cmd: string; args: s
   let grpc = o.grpc;
   if (grpc) {
     const deadline = Date.now() + 30_000;
-    while (!(await accepts("127.0.0.1", grpcPort))) {
+    while (!(await tcpListening(grpcPort))) {
       if (Date.now() > deadline || p.child.exitCode !== null || p.child.signalCode !== null) {
         console.log(`== ${name}: nothing listens on GRPC_PORT ${grpcPort} after 30 s: no gRPC rows for it`);
         grpc = false;
@@ -224,20 +223,6 @@ async function startWorkerd(o: { name: string; dir: string; cmd: string; args: s
     },
     stop: () => stopServer(p),
   };
-}
-
-/** Whether a TCP connection to host:port opens within 2 s. */
-function accepts(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host, port });
-    const done = (ok: boolean) => {
-      s.destroy();
-      resolve(ok);
-    };
-    s.setTimeout(2000, () => done(false));
-    s.once("connect", () => done(true));
-    s.once("error", () => done(false));
-  });
 }
 
 /** Real etcd 3.4 with the v2 API, `members` members on 127.0.0.1; clients talk to member 1. */

@@ -2,7 +2,7 @@
 // returns its metrics by name; report.ts lays them side by side. The same rows
 // run over the v2 API and over the v3 JSON gateway: an Api says how each
 // operation is spelt, the rows around it are shared.
-import { ABORTED, bulk, closedLoop, connect, openLineStream, openWatch, openWsLineStream, postJson, send, type Conn, type LineStream, type LoopResult, type Outcome, type RssSampler } from "./load.ts";
+import { ABORTED, bulk, closedLoop, connect, FanOut, openLineStream, openWatch, openWsLineStream, postJson, send, type Conn, type LineStream, type LoopResult, type Outcome, type RssSampler } from "./load.ts";
 import type { Target } from "./targets.ts";
 
 export type Metrics = Record<string, number>;
@@ -526,9 +526,7 @@ export async function v3Watchers(t: Target, rss: RssSampler, n: number, streams:
   rss.reset();
   const before = rss.now();
   const opened: { s: LineStream; registered: Promise<boolean> }[] = [];
-  /** Arrival times of the events of each revision, one per watch. */
-  const arrivals = new Map<string, number[]>();
-  let waiting: { revision: string; want: number; done: () => void } | undefined;
+  const fan = new FanOut();
   const errs = new Map<string, number>();
   const fail = (why: string) => {
     const kind = why.split("\n")[0].replace(/reference = \w+/, "reference = …").trim().slice(0, 100);
@@ -553,13 +551,7 @@ export async function v3Watchers(t: Target, rss: RssSampler, n: number, streams:
         if (++seen === watches) registered(true);
       }
       if (m.result.canceled) fail(`watch canceled: ${m.result.cancel_reason ?? ""}`);
-      for (const e of m.result.events ?? []) {
-        const rev = e.kv?.mod_revision ?? "?";
-        const list = arrivals.get(rev) ?? [];
-        list.push(at);
-        arrivals.set(rev, list);
-        if (waiting && waiting.revision === rev && list.length >= waiting.want) waiting.done();
-      }
+      for (const e of m.result.events ?? []) fan.arrived(e.kv?.mod_revision ?? "?", at);
     };
     const s = transport === "post" ? openLineStream(c, "/v3/watch", `${create}\n`.repeat(watches), onLine) : openWsLineStream(c, "/v3/watch", Array<string>(watches).fill(create), onLine);
     void s.opened.then((why) => {
@@ -589,48 +581,21 @@ export async function v3Watchers(t: Target, rss: RssSampler, n: number, streams:
     await new Promise((r) => setTimeout(r, 300));
     const after = rss.now();
     const writer = connect(t.host, t.port, 1);
-    const lat: number[] = [];
-    const allAnswered: number[] = [];
-    let writeNote: string | undefined;
     try {
-      for (let w = 0; w < V3_WATCH_WRITES && registered > 0; w++) {
-        const tw = performance.now();
-        let revision: string;
-        try {
-          revision = (await gateway(writer, "put", { key: base64(keyName), value: VALUE_BASE64 })).header.revision;
-        } catch (e) {
-          writeNote = `write: ${(e as Error).message}`;
-          break;
-        }
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, 30_000);
-          waiting = { revision, want: registered, done: () => (clearTimeout(timer), resolve()) };
-          if ((arrivals.get(revision)?.length ?? 0) >= registered) waiting.done();
-        });
-        waiting = undefined;
-        const got = (arrivals.get(revision) ?? []).map((x) => x - tw);
-        lat.push(...got);
-        if (got.length >= registered) allAnswered.push(Math.max(...got));
-        else fail(`put ${w + 1}: ${registered - got.length} of ${registered} watches had no event within 30 s`);
-      }
+      const put = async () => (await gateway(writer, "put", { key: base64(keyName), value: VALUE_BASE64 })).header.revision;
+      await fan.run(V3_WATCH_WRITES, registered, put, fail);
     } finally {
       writer.agent.destroy();
     }
-    lat.sort((a, b) => a - b);
-    allAnswered.sort((a, b) => a - b);
-    const q = (xs: number[], p: number) => (xs.length ? xs[Math.min(xs.length - 1, Math.ceil(p * xs.length) - 1)] : NaN);
     const notes = [...errs].map(([k, v]) => `${v}× ${k}`);
-    if (writeNote) notes.unshift(writeNote);
+    if (fan.writeNote) notes.unshift(fan.writeNote);
     if (registered < n) notes.unshift(`${registered} of ${n} watches created`);
     if (waitedNote) notes.unshift(waitedNote);
     return {
       metrics: {
         registered,
         "register all ms": regMs,
-        [`all answered ms (median of ${V3_WATCH_WRITES} puts)`]: registered === n && allAnswered.length === V3_WATCH_WRITES ? q(allAnswered, 0.5) : NaN,
-        "p50 ms": q(lat, 0.5),
-        "p99 ms": q(lat, 0.99),
-        "missed events": n * V3_WATCH_WRITES - lat.length,
+        ...fan.figures(n, registered, V3_WATCH_WRITES),
         "peak RSS MB": rss.read() / MB,
         "KB per idle watch": registered === n && n >= 1000 ? (after - before) / registered / 1024 : NaN,
       },

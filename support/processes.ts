@@ -168,6 +168,20 @@ function tail(file: string, lines = 40): string {
 }
 
 /** Status of GET http://host:port/path, or 0 when there is no answer within `timeoutMs`. */
+/** Whether a TCP connection to host:port opens within 2 s (for a server we cannot ask over HTTP/1, such as gRPC). */
+export function tcpListening(port: number, host = "127.0.0.1"): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(2000, () => done(false));
+    socket.once("connect", () => done(true));
+    socket.once("error", () => done(false));
+  });
+}
+
 export function httpStatus(host: string, port: number, urlPath: string, timeoutMs = 2000): Promise<number> {
   return new Promise((resolve) => {
     const req = http.get({ host, port, path: urlPath, agent: false, timeout: timeoutMs }, (res) => {

@@ -5,27 +5,15 @@
 // token from /new. A token's keys are its own: another token's, the size
 // key and anything outside the registry are refused; an unknown token
 // cannot register.
-import * as net from "node:net";
 import * as path from "node:path";
 import { Etcd3, EtcdPermissionDeniedError } from "etcd3";
 import { afterAll, describe, expect, it } from "vitest";
-import { makeTempDir, spawnServer, stopServer, waitUntil, type ServerProcess } from "../../support/processes.ts";
+import { makeTempDir, spawnServer, stopServer, tcpListening, waitUntil, type ServerProcess } from "../../support/processes.ts";
 import { targets } from "./harness/compare";
 import { send } from "./harness/http";
 import { freePort, repoRoot } from "./harness/processes";
 
 const t = targets();
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, "127.0.0.1");
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
-}
 
 describe.skipIf(t.oursKind !== "worker")("v3 discovery through the gRPC front", () => {
   let front: ServerProcess | undefined;
@@ -39,7 +27,7 @@ describe.skipIf(t.oursKind !== "worker")("v3 discovery through the gRPC front", 
     const port = await freePort();
     const args = [path.join(repoRoot, "grpc-front", "cli.ts"), "--endpoint", t.ours, "--discovery", "--listen", `127.0.0.1:${port}`];
     front = spawnServer({ name: "discovery front", cmd: process.execPath, args, cwd: repoRoot, env: { ...process.env }, dir: makeTempDir("compat-discovery-front-") });
-    await waitUntil([front], "the discovery front listens", { timeoutMs: 30_000 }, () => listening(port));
+    await waitUntil([front], "the discovery front listens", { timeoutMs: 30_000 }, () => tcpListening(port));
     client = new Etcd3({ hosts: `127.0.0.1:${port}` });
 
     const created = await send(t.ours, { method: "GET", path: "/new?size=3" }, 30_000);

@@ -5,11 +5,10 @@
 // does the resuming, as it would against etcd). Methods not served yet
 // answer Unimplemented with a reason; bad options stop the command with one.
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as path from "node:path";
 import { Etcd3, GRPCNotImplementedError } from "etcd3";
 import { afterAll, describe, expect, it } from "vitest";
-import { makeTempDir, spawnServer, stopServer, waitUntil, type ServerProcess } from "../../support/processes.ts";
+import { makeTempDir, spawnServer, stopServer, tcpListening, waitUntil, type ServerProcess } from "../../support/processes.ts";
 import { targets } from "./harness/compare";
 import { send } from "./harness/http";
 import { freePort, repoRoot } from "./harness/processes";
@@ -19,22 +18,11 @@ const t = targets();
 const CLI = path.join(repoRoot, "grpc-front", "cli.ts");
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, "127.0.0.1");
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
-}
-
 async function startFront(port: number): Promise<ServerProcess> {
   const dir = makeTempDir("compat-front-");
   const args = [CLI, "--endpoint", t.ours, "--listen", `127.0.0.1:${port}`];
   const front = spawnServer({ name: `grpc front on ${port}`, cmd: process.execPath, args, cwd: repoRoot, env: { ...process.env }, dir });
-  await waitUntil([front], `the front listens on ${port}`, { timeoutMs: 30_000 }, () => listening(port));
+  await waitUntil([front], `the front listens on ${port}`, { timeoutMs: 30_000 }, () => tcpListening(port));
   return front;
 }
 
