@@ -8,7 +8,7 @@ import { goJSONLine } from "../go/json.ts";
 import { methodNotAllowed, requestURL, responseWithCORS } from "./go-http.ts";
 import { decodeUTF8, FormError, parseForm, unescape } from "../v2/form.ts";
 import { parseKeysRequest, type KeysMethod, type KeysRequest } from "../v2/request.ts";
-import { counted, refusal } from "./open-streams.ts";
+import { admit, counted } from "./open-streams.ts";
 
 const KEYS_METHODS: KeysMethod[] = ["HEAD", "GET", "PUT", "POST", "DELETE"];
 
@@ -50,18 +50,24 @@ export async function handleKeys(
     return keysResponse(reply, clusterHeader);
   }
   const watching = req.method === "GET" && req.wait && !req.quorum;
-  const cause = watching ? refusal(maxWatches) : null;
-  if (cause) {
-    return keysResponse({ status: 503, body: goJSONLine(raftInternalError(cause)), etcdIndex: 0, raft: null }, clusterHeader);
+  const place = watching ? admit(maxWatches) : null;
+  if (place && "refused" in place) {
+    return keysResponse({ status: 503, body: goJSONLine(raftInternalError(place.refused)), etcdIndex: 0, raft: null }, clusterHeader);
   }
-  const reply = await backend.keys(req);
+  let reply: KeysReply;
+  try {
+    reply = await backend.keys(req);
+  } finally {
+    // A watch answered at once (from history) or refused holds nothing.
+    if (place && !reply!?.stream) place.release();
+  }
   const watch = reply.watch;
   if (watch) {
     // Cancelling the response stream does not travel back over RPC, so a
     // watch whose client disconnects is ended on its replica explicitly.
     request.signal.addEventListener("abort", () => void backend.cancelWatch(watch).catch(() => {}));
   }
-  if (reply.stream && maxWatches > 0) reply.stream = counted(reply.stream);
+  if (reply.stream && place) reply.stream = counted(reply.stream, place.release, request.signal);
   return keysResponse(reply, clusterHeader);
 }
 

@@ -14,30 +14,34 @@ export function openStreams(): number {
   return open;
 }
 
-/** Why a new stream is refused, or null when there is room (0: no limit). */
-export function refusal(max: number): string | null {
-  if (max > 0 && open >= max) return `too many watches open on this server (${max}); retry later or raise MAX_WATCHES`;
-  return null;
-}
-
-/** Counts a stream as open until `release` is called (once). */
-export function hold(): () => void {
+/**
+ * Takes a place for a new stream at once, before the stream exists (so
+ * that requests arriving together cannot all pass the check), or says why
+ * there is none (0: no limit). The place is given back with `release`,
+ * which may be called any number of times.
+ */
+export function admit(max: number): { release: () => void } | { refused: string } {
+  if (max > 0 && open >= max) return { refused: `too many watches open on this server (${max}); retry later or raise MAX_WATCHES` };
   open++;
   let released = false;
-  return () => {
-    if (released) return;
-    released = true;
-    open--;
+  return {
+    release() {
+      if (released) return;
+      released = true;
+      open--;
+    },
   };
 }
 
 /**
- * Passes `stream` through, counting it as open until it ends, its reader
- * leaves, or `clientGone` aborts. A quiet stream would notice a departed
- * reader only at its next write; the request's signal says so at once.
+ * Passes `stream` through and releases its place when the stream ends, its
+ * reader leaves, or `clientGone` aborts. A quiet stream would notice a
+ * departed reader only at its next write; the request's signal says so at
+ * once. The place is given back on the signal itself: the pipe, aborted,
+ * cancels its source (a member's stream, over RPC) but does not always settle.
  */
-export function counted(stream: ReadableStream<Uint8Array>, clientGone?: AbortSignal): ReadableStream<Uint8Array> {
-  const release = hold();
+export function counted(stream: ReadableStream<Uint8Array>, release: () => void, clientGone?: AbortSignal): ReadableStream<Uint8Array> {
+  clientGone?.addEventListener("abort", release, { once: true });
   const pipe = new IdentityTransformStream();
   stream
     .pipeTo(pipe.writable, { signal: clientGone })

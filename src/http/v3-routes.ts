@@ -29,7 +29,7 @@ import type {
 } from "../v3/types.ts";
 import type { ClusterApi } from "./cluster-client.ts";
 import { CORS_HEADERS, plainError } from "./go-http.ts";
-import { counted, hold, refusal } from "./open-streams.ts";
+import { admit, counted } from "./open-streams.ts";
 import { MAX_REQUEST_BYTES } from "./keys-routes.ts";
 
 interface Method {
@@ -95,11 +95,12 @@ export async function handleV3(request: Request, path: string, cluster: string, 
   if (path === "lease/keepalive") return serveStream(request, maxWatches, async (requests) => keepAliveLines(requests, cluster, api));
   if (request.method !== "POST") return withCORS(plainError(405, "Method Not Allowed"));
   if (path === "election/observe") {
-    const cause = refusal(maxWatches);
-    if (cause) return errorResponse({ code: GrpcCode.Unavailable, message: cause });
+    const place = admit(maxWatches);
+    if ("refused" in place) return errorResponse({ code: GrpcCode.Unavailable, message: place.refused });
     try {
-      return success(counted(observeStream(await request.text(), api, cluster), request.signal));
+      return success(counted(observeStream(await request.text(), api, cluster), place.release, request.signal));
     } catch (err) {
+      place.release();
       if (err instanceof V3Error) return errorResponse(err.body);
       throw err;
     }
@@ -140,13 +141,15 @@ export async function serveStream(
   maxWatches: number,
   serve: (requests: ReadableStream<Uint8Array>) => Promise<ReadableStream<Uint8Array>>,
 ): Promise<Response> {
-  const cause = refusal(maxWatches);
-  if (cause) return errorResponse({ code: GrpcCode.Unavailable, message: cause });
-  if (request.headers.get("Upgrade")?.toLowerCase() === "websocket") return overWebSocket(serve);
-  if (request.method !== "POST") return withCORS(plainError(405, "Method Not Allowed"));
+  const webSocket = request.headers.get("Upgrade")?.toLowerCase() === "websocket";
+  if (!webSocket && request.method !== "POST") return withCORS(plainError(405, "Method Not Allowed"));
+  const place = admit(maxWatches);
+  if ("refused" in place) return errorResponse({ code: GrpcCode.Unavailable, message: place.refused });
+  if (webSocket) return overWebSocket(serve, place.release);
   try {
-    return success(counted(await serve(request.body ?? new Blob([]).stream()), request.signal));
+    return success(counted(await serve(request.body ?? new Blob([]).stream()), place.release, request.signal));
   } catch (err) {
+    place.release();
     if (err instanceof V3Error) return errorResponse(err.body);
     throw err;
   }
@@ -201,10 +204,9 @@ function keepAliveLines(requests: ReadableStream<Uint8Array>, cluster: string, a
  * one per message; when the client leaves, its requests end and the
  * responses are dropped (a member ends the watches of a stream it lost).
  */
-function overWebSocket(serve: (requests: ReadableStream<Uint8Array>) => Promise<ReadableStream<Uint8Array>>): Response {
+function overWebSocket(serve: (requests: ReadableStream<Uint8Array>) => Promise<ReadableStream<Uint8Array>>, release: () => void): Response {
   const [client, server] = Object.values(new WebSocketPair());
   server.accept();
-  const release = hold();
   const requests = new TransformStream<Uint8Array, Uint8Array>();
   const writer = requests.writable.getWriter();
   const encoder = new TextEncoder();

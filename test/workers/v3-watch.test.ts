@@ -87,4 +87,14 @@ describe("MAX_WATCHES and v3 streams", () => {
     await fetchLimited("/v2/keys/v3-limit/k", { method: "PUT", body: "value=v", headers: { "Content-Type": "application/x-www-form-urlencoded" } });
     expect(JSON.parse(await v2.text()).node.value).toBe("v");
   }, 20_000);
+
+  it("admits no more than the limit when many streams arrive at once", async () => {
+    const { app } = await import("../../src/app.ts");
+    const max = openStreams() + 2;
+    const limited = { ...(env as object), MAX_WATCHES: String(max) } as never;
+    const body = `${JSON.stringify({ create_request: { key: b64("burst") } })}\n`;
+    const answers = await Promise.all(Array.from({ length: 6 }, () => app.fetch(new Request("http://127.0.0.1/v3/watch", { method: "POST", body }), limited)));
+    expect(answers.map((r) => r.status).sort()).toEqual([200, 200, 503, 503, 503, 503]);
+    for (const r of answers) await r.body?.cancel();
+  });
 });
