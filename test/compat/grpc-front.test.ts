@@ -6,9 +6,13 @@
 // answer Unimplemented with a reason; bad options stop the command with one.
 import * as fs from "node:fs";
 import * as path from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
+import { LOADER_OPTIONS } from "../../grpc-front/protos.ts";
 import { Etcd3, GRPCNotImplementedError } from "etcd3";
 import { afterAll, describe, expect, it } from "vitest";
 import { makeTempDir, spawnServer, stopServer, tcpListening, waitUntil, type ServerProcess } from "../../support/processes.ts";
+import { NAMED_CLUSTER } from "./harness/clusters";
 import { targets } from "./harness/compare";
 import { send } from "./harness/http";
 import { freePort, repoRoot } from "./harness/processes";
@@ -18,9 +22,9 @@ const t = targets();
 const CLI = path.join(repoRoot, "grpc-front", "cli.ts");
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 
-async function startFront(port: number): Promise<ServerProcess> {
+async function startFront(port: number, ...more: string[]): Promise<ServerProcess> {
   const dir = makeTempDir("compat-front-");
-  const args = [CLI, "--endpoint", t.ours, "--listen", `127.0.0.1:${port}`];
+  const args = [CLI, "--endpoint", t.ours, "--listen", `127.0.0.1:${port}`, ...more];
   const front = spawnServer({ name: `grpc front on ${port}`, cmd: process.execPath, args, cwd: repoRoot, env: { ...process.env }, dir });
   await waitUntil([front], `the front listens on ${port}`, { timeoutMs: 30_000 }, () => tcpListening(port));
   return front;
@@ -70,6 +74,31 @@ describe.skipIf(t.oursKind !== "worker")("the gRPC front as a process of its own
     for (let i = 1; i < revisions.length; i++) expect(revisions[i]).toBe(revisions[i - 1] + 1);
     await watcher.cancel();
   }, 120_000);
+
+  it("serves a named cluster with --cluster, and answers a hasleader call when the cluster has a leader", async () => {
+    const port = await freePort();
+    fronts.push(await startFront(port, "--cluster", NAMED_CLUSTER.name));
+    const client = new Etcd3({ hosts: `127.0.0.1:${port}` });
+    clients.push(client);
+    const key = `~front-named-${Math.random().toString(36).slice(2, 8)}`;
+    await client.put(key).value("in the named cluster");
+    const named = await send(t.ours, { method: "POST", path: `${NAMED_CLUSTER.root}/v3/kv/range`, body: JSON.stringify({ key: b64(key) }), contentType: "application/json" }, 15_000);
+    expect(JSON.parse(named.body).kvs?.[0]?.value).toBe(b64("in the named cluster"));
+    const inDefault = await send(t.ours, { method: "POST", path: "/v3/kv/range", body: JSON.stringify({ key: b64(key) }), contentType: "application/json" }, 15_000);
+    expect(JSON.parse(inDefault.body).kvs).toBeUndefined();
+    // kube-apiserver's metadata: served, since the cluster has a leader.
+    const metadata = new grpc.Metadata();
+    metadata.set("hasleader", "true");
+    const definitions = grpc.loadPackageDefinition(protoLoader.loadSync("etcdserverpb/rpc.proto", LOADER_OPTIONS)) as unknown as {
+      etcdserverpb: { Maintenance: new (address: string, credentials: grpc.ChannelCredentials) => grpc.Client & Record<string, Function> };
+    };
+    const maintenance = new definitions.etcdserverpb.Maintenance(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    const status = await new Promise<{ leader?: string }>((resolve, reject) =>
+      maintenance.Status({}, metadata, (err: Error | null, answer: { leader?: string }) => (err ? reject(err) : resolve(answer))),
+    );
+    maintenance.close();
+    expect(status.leader).toMatch(/^[1-9][0-9]*$/);
+  });
 
   it("answers what it does not serve yet with Unimplemented and a reason", async () => {
     const port = await freePort();
