@@ -15,7 +15,8 @@ import * as protoLoader from "@grpc/proto-loader";
 import { LOADER_OPTIONS } from "../grpc-front/protos.ts";
 import { closedLoop, CpuMeter, FanOut, RssSampler, type Outcome } from "./load.ts";
 import type { Target } from "./targets.ts";
-import { answering, key, loopMetrics, MB, pick, V3_WATCH_WRITES, VALUE, type Metrics, type RowResult, type Settings } from "./workloads.ts";
+import { answering, V3_WATCH_WRITES } from "./v3-streams.ts";
+import { key, loopMetrics, MB, pick, VALUE, type Metrics, type RowResult, type Settings } from "./workloads.ts";
 
 // ------------------------------------------------------------- the protocol
 

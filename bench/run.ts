@@ -33,7 +33,8 @@ import { TARGETS, document, environment, table, type Row } from "./report.ts";
 import { repoRoot } from "../support/processes.ts";
 import { sourceDescription, startEtcd, startFloor, startOurs, type Target } from "./targets.ts";
 import { frontAtRest, grpcCas, grpcPuts, grpcRanges, grpcWatchers, type GrpcSettings } from "./grpc.ts";
-import { cas, floor, leaseGrants, leaseKeepAlives, leaseKeepAlivesWs, populate, reads, v2, v3, v3Watchers, V3_WATCH_WRITES, watchers, writes, type Api, type RowResult, type Settings } from "./workloads.ts";
+import { leaseGrants, leaseKeepAlives, leaseKeepAlivesWs, v3Watchers, V3_WATCH_WRITES } from "./v3-streams.ts";
+import { cas, floor, populate, reads, v2, v3, watchers, writes, type Api, type RowResult, type Settings } from "./workloads.ts";
 
 const quick = process.env.BENCH_QUICK === "1";
 const seconds = Number(process.env.BENCH_SECONDS ?? (quick ? 1 : 5));

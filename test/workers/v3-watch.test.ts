@@ -98,3 +98,14 @@ describe("MAX_WATCHES and v3 streams", () => {
     for (const r of answers) await r.body?.cancel();
   });
 });
+
+describe("held streams through the runtime", () => {
+  it("give their place back once answered: a long poll, then its event", async () => {
+    const before = openStreams();
+    const poll = call("/v2/keys/places/k?wait=true");
+    await waitUntil(async () => openStreams() === before + 1 || undefined, 5000, "the long poll holds a place");
+    expect((await call("/v2/keys/places/k", { method: "PUT", body: "value=v", headers: { "Content-Type": "application/x-www-form-urlencoded" } })).status).toBe(201);
+    expect(JSON.parse(await (await poll).text()).node.value).toBe("v");
+    await waitUntil(async () => openStreams() === before || undefined, 5000, "the answered long poll gave its place back");
+  });
+});
