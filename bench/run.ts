@@ -20,9 +20,9 @@
 //                          v3WatchShared, v3WatchPosts, v3WatchSockets, grpcFront,
 //                          grpcPut, grpcRange, grpcTxn, grpcWatch, grpcWatchStreams. The
 //                          v3 lease and watch rows alone, quickly, into a scratch report:
-//                          BENCH_QUICK=1 BENCH_OUT=/tmp/bench.md BENCH_ONLY=v3LeaseGrant,v3LeaseKeepAlive,v3LeaseKeepAliveWs,v3WatchShared,v3WatchPosts,v3WatchSockets npm run bench
+//                          BENCH_QUICK=1 BENCH_OUT=leases-and-watches.md BENCH_ONLY=v3LeaseGrant,v3LeaseKeepAlive,v3LeaseKeepAliveWs,v3WatchShared,v3WatchPosts,v3WatchSockets npm run bench
 //                          and the gRPC rows alone:
-//                          BENCH_QUICK=1 BENCH_OUT=/tmp/grpc-bench.md BENCH_ONLY=grpcFront,grpcPut,grpcRange,grpcTxn,grpcWatch,grpcWatchStreams npm run bench
+//                          BENCH_QUICK=1 BENCH_OUT=grpc.md BENCH_ONLY=grpcFront,grpcPut,grpcRange,grpcTxn,grpcWatch,grpcWatchStreams npm run bench
 //   BENCH_GRPC_CHANNELS=1  gRPC channels (HTTP/2 connections) per unary gRPC row, at most one
 //                          per client, clients spread over them round-robin (default 1: every
 //                          client shares one connection, as one etcd client object does)
