@@ -57,9 +57,9 @@ export async function handleKeys(
   let reply: KeysReply;
   try {
     reply = await backend.keys(req);
-  } finally {
-    // A watch answered at once (from history) or refused holds nothing.
-    if (place && !reply!?.stream) place.release();
+  } catch (err) {
+    place?.release();
+    throw err;
   }
   const watch = reply.watch;
   if (watch) {
@@ -67,7 +67,11 @@ export async function handleKeys(
     // watch whose client disconnects is ended on its replica explicitly.
     request.signal.addEventListener("abort", () => void backend.cancelWatch(watch).catch(() => {}));
   }
-  if (reply.stream && place) reply.stream = counted(reply.stream, place.release, request.signal);
+  if (place) {
+    // A watch answered at once (from history) or refused holds nothing.
+    if (reply.stream) reply.stream = counted(reply.stream, place.release, request.signal);
+    else place.release();
+  }
   return keysResponse(reply, clusterHeader);
 }
 

@@ -39,7 +39,6 @@ import type { MemberMetrics } from "../server/metrics.ts";
 import { ReplicaState, type EntryResult } from "../server/state.ts";
 import { V3Service } from "../server/v3-service.ts";
 import { watchStream, type WatchTimers } from "../server/v3-watch.ts";
-import { spanOf } from "../v3/backend.ts";
 import { idToDecimal } from "../v3/gateway-json.ts";
 import type { KeysRequest } from "../v2/request.ts";
 import type { StoreStats } from "../v2/stats.ts";
@@ -300,19 +299,19 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
   metrics(): MemberMetrics {
     const peers = [...this.transport.stats()];
     const byPeer = (value: (s: PeerStats) => number) => Object.fromEntries(peers.map(([id, s]) => [id, value(s)]));
-    const keyspace = this.state.mvcc;
+    const position = this.driver.raftPosition();
     return {
       memberId: this.id,
       leader: this.driver.leader,
       isLeader: this.driver.role === "leader",
-      term: this.driver.raftPosition().term,
-      commitIndex: this.driver.raftPosition().index,
+      term: position.term,
+      commitIndex: position.index,
       appliedIndex: this.driver.applied,
       leaderChanges: this.driver.counts.leaderChanges,
       proposalsPending: this.driver.pendingProposals(),
       proposalsFailed: this.driver.counts.proposalsFailed,
       dbSizeBytes: this.ctx.storage.sql.databaseSize,
-      keys: keyspace.count(spanOf("", "\0"), keyspace.revision()),
+      keys: this.state.liveKeys(),
       v2Watchers: this.state.store.stats.watchers,
       v3Watchers: this.state.v3Watchers,
       v3WatchStreams: this.state.v3Listeners.size,

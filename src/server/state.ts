@@ -11,7 +11,7 @@
  */
 import { decodeConfigEntry, type Entry } from "../raft/index.ts";
 import type { StateMachine } from "./driver.ts";
-import type { DurableMvccBackend } from "../v3/backend.ts";
+import { spanOf, type DurableMvccBackend } from "../v3/backend.ts";
 import { decodeV3Command } from "../v3/command.ts";
 import { Keyspace } from "../v3/keyspace.ts";
 import { decodeDump, encodeDump, type EncodedDump } from "../v3/snapshot.ts";
@@ -36,13 +36,15 @@ export class ReplicaState implements StateMachine<EntryResult> {
   store = new Store();
   membership: Membership = emptyMembership();
   readonly keyspace: Keyspace;
+  /** v3 watchers open on this member's watch streams (each stream is one of v3Listeners). */
+  v3Watchers = 0;
+  /** Live v3 keys (null: not counted since load or the last snapshot); see liveKeys. */
+  private liveKeyCount: number | null = null;
   /**
    * Told of every v3 write once it is applied (its revision and events), and
    * with `null` when a snapshot replaced the keyspace (watchers then catch up
    * from its history).
    */
-  /** v3 watchers open on this member's watch streams (each stream is one of v3Listeners). */
-  v3Watchers = 0;
   readonly v3Listeners = new Set<(change: { revision: number; events: WatchEvent[] } | null) => void>();
 
   constructor(
@@ -83,8 +85,21 @@ export class ReplicaState implements StateMachine<EntryResult> {
     let result!: V3Result;
     this.mvcc.applyAt(index, () => (result = this.keyspace.apply(decodeV3Command(encoded))));
     const change = this.keyspace.takeEvents();
-    if (change) this.tell(change);
+    if (change) {
+      if (this.liveKeyCount !== null) this.liveKeyCount += liveKeyDelta(change.events);
+      this.tell(change);
+    }
     return { kind: "v3", result };
+  }
+
+  /**
+   * Live v3 keys: counted once (a scan of the keyspace), then kept up to
+   * date from each write's events, so that a metrics scrape does not scan
+   * the keyspace while the member waits.
+   */
+  liveKeys(): number {
+    this.liveKeyCount ??= this.mvcc.count(spanOf("", "\0"), this.mvcc.revision());
+    return this.liveKeyCount;
   }
 
   /** Tells the listeners; one that fails must not fail the entry being applied. */
@@ -122,9 +137,20 @@ export class ReplicaState implements StateMachine<EntryResult> {
     this.membership = parsed.membership;
     if (parsed.v3 && index > this.mvcc.appliedIndex()) {
       this.mvcc.load(decodeDump(parsed.v3), index);
+      this.liveKeyCount = null;
       this.tell(null);
     }
   }
+}
+
+/** How a write's events change the number of live keys: a key's first version adds one, a delete takes one away. */
+function liveKeyDelta(events: WatchEvent[]): number {
+  let delta = 0;
+  for (const e of events) {
+    if (e.type === "DELETE") delta--;
+    else if (e.kv.version === 1) delta++;
+  }
+  return delta;
 }
 
 export function encodeCommand(command: Command): string {

@@ -12,6 +12,7 @@ import { WatchSession } from "../../src/server/v3-watch.ts";
 import { encodeV3Entry } from "../../src/v3/command.ts";
 import type { WatchResponse } from "../../src/v3/gateway-watch.ts";
 import { MemoryBackend } from "../../src/v3/memory-backend.ts";
+import { putRequest } from "../../src/v3/requests.ts";
 import type { V3Command } from "../../src/v3/types.ts";
 
 function setup() {
@@ -113,5 +114,19 @@ describe("a v3 watch session", () => {
     state.restore(leader.encode(), 2);
     expect(sent.map(summary).slice(1)).toEqual([[0, 3, false, false, ["PUT s@2", "PUT s@3"]]]);
     session.close();
+  });
+
+  it("counts live keys once, then keeps the count from each write's events, as a scan would find it", () => {
+    const { state, apply } = setup();
+    const scan = () => state.mvcc.count({ key: "", end: "" }, state.mvcc.revision());
+    apply(put("a", "1"));
+    expect(state.liveKeys()).toBe(1);
+    apply(put("a", "2")); // a new version, not a new key
+    apply(put("b", "1"));
+    apply({ op: "deleteRange", req: { key: "a", rangeEnd: "", prevKv: false } });
+    apply({ op: "deleteRange", req: { key: "zz", rangeEnd: "", prevKv: false } }); // nothing there
+    apply(put("a", "3")); // back after its delete
+    apply({ op: "txn", req: { compare: [], success: [{ put: putRequest("c", "1") }, { put: putRequest("d", "1") }], failure: [] } });
+    expect([state.liveKeys(), scan()]).toEqual([4, 4]);
   });
 });
