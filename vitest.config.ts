@@ -27,6 +27,22 @@ export default defineConfig({
           setupFiles: ["test/workers/setup.ts"],
         },
       },
+      {
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.jsonc" },
+            // A storage quota small enough to reach in a test (the lowest
+            // QUOTA_BACKEND_BYTES accepted), and snapshots often enough that
+            // the log's space comes back soon after compaction.
+            miniflare: { bindings: { DEBUG_FAULTS: "true", SNAPSHOT_EVERY: "20", QUOTA_BACKEND_BYTES: "1048576" } },
+          }),
+        ],
+        test: {
+          name: "workers-quota",
+          include: ["test/workers-quota/**/*.test.ts"],
+          setupFiles: ["test/workers/setup.ts"],
+        },
+      },
     ],
   },
 });

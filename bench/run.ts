@@ -111,6 +111,14 @@ const only: Set<Section> | undefined = (() => {
 const runs = (...keys: Section[]) => !only || keys.some((k) => only.has(k));
 
 const rows: Row[] = [];
+const benchStarted = Date.now();
+let rowsDone = 0;
+
+/**
+ * Keeps a row's result for the report, and says that it is done, with its
+ * figures and how far the run has come (a full run takes half an hour): on
+ * stderr, so that stdout stays the run's outline and its final table.
+ */
 function record(section: string, label: string, target: string, r: RowResult): void {
   let row = rows.find((x) => x.section === section && x.label === label);
   if (!row) {
@@ -122,7 +130,10 @@ function record(section: string, label: string, target: string, r: RowResult): v
   const show = Object.entries(m)
     .map(([k, v]) => `${k} ${Number.isNaN(v) ? "n/a" : v.toFixed(v >= 100 ? 0 : 2)}`)
     .join(", ");
-  console.log(`  ${target.padEnd(6)} ${section} / ${label}: ${show}${r.note ? `  [${r.note}]` : ""}`);
+  rowsDone++;
+  const elapsed = Math.round((Date.now() - benchStarted) / 1000);
+  const clock = `${Math.floor(elapsed / 60)}:${String(elapsed % 60).padStart(2, "0")}`;
+  console.error(`  [${clock}, row ${rowsDone}] ${target.padEnd(6)} ${section} / ${label}: ${show}${r.note ? `  [${r.note}]` : ""}`);
 }
 
 const populateLabel = (api: Api, what: string) => `${what} (${api.batch > 1 ? `txns of ${api.batch} puts, ` : ""}${POPULATE_IN_FLIGHT} in flight)`;

@@ -22,7 +22,10 @@ import { fileURLToPath } from "node:url";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { config, ConfigError } from "../src/env.ts";
 import { frontServer, listen } from "../grpc-front/front.ts";
+import { describeCluster } from "./cluster-state.ts";
 
+/** How long `npm start` waits for the default cluster's first leader before saying there is none. */
+const CLUSTER_STATE_TIMEOUT_MS = 60_000;
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 // Miniflare as wrangler itself uses it: the copy wrangler depends on.
 const { Miniflare, convertV4MiniflareOptions } = createRequire(createRequire(import.meta.url).resolve("wrangler"))("miniflare");
@@ -131,6 +134,14 @@ if (grpc) {
   }
   console.log(`etcd-on-workers: serving etcd's gRPC API on ${host}:${grpcPort} (etcdctl --endpoints=${host}:${grpcPort})`);
 }
+const origin = `http://${host}:${port}`;
+console.log(
+  config(bindings).dashboard
+    ? `etcd-on-workers: dashboard on ${origin}/_dashboard (a named cluster's: ${origin}/clusters/<name>/_dashboard)`
+    : "etcd-on-workers: dashboard off (--var DASHBOARD:true turns it on)",
+);
+// Said once the default cluster has a leader; serving does not wait for it.
+void describeCluster(origin, CLUSTER_STATE_TIMEOUT_MS).then((line) => console.log(`etcd-on-workers: ${line}`));
 
 let stopping = false;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {

@@ -1,7 +1,8 @@
 #!/bin/sh
 # `npm start`: the default cluster on 127.0.0.1:${PORT:-8787} under Miniflare
-# (scripts/serve.ts), with local state kept in .state/ and the
-# fault-injection API on. Options after `npm start --` go to serve.ts.
+# (scripts/serve.ts), with local state kept in .state/, and with the
+# fault-injection API and the dashboard (/_dashboard) on. Options after
+# `npm start --` go to serve.ts.
 #
 # Every held-open watch costs the runtime two file descriptors (measured:
 # 6,009 sockets with 3,000 watches), so 10,000 watchers need more than the
@@ -16,4 +17,4 @@ max_watches=$(( nofile > 2048 ? (nofile - 1024) / 2 : nofile / 4 ))
 # Local runs must not wait on Cloudflare's network for Request.cf or metrics.
 export CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_SEND_METRICS=false
 
-exec node scripts/serve.ts --var DEBUG_FAULTS:true --var "MAX_WATCHES:$max_watches" "$@"
+exec node scripts/serve.ts --var DEBUG_FAULTS:true --var DASHBOARD:true --var "MAX_WATCHES:$max_watches" "$@"

@@ -11,6 +11,9 @@
  * v3 registration is attached to too.
  */
 import { parseForm, type Params } from "../v2/form.ts";
+import { POST_TOO_LARGE } from "../v2/errors.ts";
+import { readCappedText } from "../http/capped-body.ts";
+import { RequestTooLarge } from "../server/limits.ts";
 import { methodNotAllowed, plainError, TEXT_PLAIN } from "../http/go-http.ts";
 import { keysRequest } from "../v2/request.ts";
 import type { ClusterApi } from "../http/cluster-client.ts";
@@ -28,12 +31,20 @@ export const DEFAULT_SIZE = 3;
  */
 export const MAX_SIZE = 1000;
 const NEW_METHODS = ["GET", "POST", "PUT"];
+/** A /new body carries one small parameter (size); anything bigger is a mistake or abuse of a public endpoint. */
+const MAX_NEW_BODY_BYTES = 64 * 1024;
 
 export type StubFor = (env: Env, cluster: string) => ClusterApi;
 
 export async function handleNew(request: Request, env: Env, stubFor: StubFor, config: DiscoveryConfig): Promise<Response> {
   if (!NEW_METHODS.includes(request.method)) return methodNotAllowed(NEW_METHODS);
-  const body = request.method === "GET" ? null : await request.text();
+  let body: string | null = null;
+  try {
+    if (request.method !== "GET") body = await readCappedText(request, MAX_NEW_BODY_BYTES);
+  } catch (err) {
+    if (err instanceof RequestTooLarge) return plainError(400, `cannot read the request's parameters: ${POST_TOO_LARGE}`);
+    throw err;
+  }
   const form = parseForm(request.method, request.headers.get("Content-Type"), body, new URL(request.url).search.slice(1));
   if (form.error) return plainError(400, `cannot read the request's parameters: ${form.error}`);
   const size = parseSize(form.params);

@@ -5,6 +5,7 @@
  * the leader may do, so a stale hint costs one extra hop, not an error.
  */
 import { isReadOnly, type KeysRequest } from "../v2/request.ts";
+import { replicaStub } from "../placement.ts";
 import { config, type Env } from "../env.ts";
 import type {
   FollowerStats,
@@ -12,6 +13,8 @@ import type {
   MemberChange,
   ReplicaStatus,
   ReplicaStub,
+  V2AuthReply,
+  V2AuthRequest,
   V3MemberStatus,
   V3Reply,
   V3Request,
@@ -20,7 +23,7 @@ import { foundingMembers, replicaName } from "../server/members.ts";
 import { raftInternalError } from "../v2/errors.ts";
 import { GrpcCode } from "../v3/errors.ts";
 import { isReadOnlyTxn } from "../v3/validate.ts";
-import { goJSONLine } from "../go/json.ts";
+import { goJSON, goJSONLine } from "../go/json.ts";
 import type { StoreStats } from "../v2/stats.ts";
 import type { MemberDown, MemberMetrics } from "../server/metrics.ts";
 import { systemClock, withTimeout } from "../server/clock.ts";
@@ -42,6 +45,8 @@ export interface ClusterApi {
   addMember(peerURLs: string[]): Promise<MemberChange>;
   removeMember(id: string): Promise<MemberChange>;
   updateMember(id: string, peerURLs: string[]): Promise<MemberChange>;
+  /** The v2 auth API, or the root check of a members change (resource "root"). */
+  v2Auth(req: V2AuthRequest): Promise<V2AuthReply>;
   member(id: string): ReplicaStub;
 }
 
@@ -76,7 +81,7 @@ export function clusterClient(
   cluster: string,
   keepAlive: (work: Promise<unknown>) => void = () => {},
 ): ClusterApi {
-  const stub = (id: string): ReplicaStub => env.REPLICA.getByName(replicaName(cluster, id));
+  const stub = (id: string): ReplicaStub => replicaStub(env, cluster, id);
   /** One call to a member, failed after CALL_TIMEOUT_MS without an answer. */
   const ask = <T>(id: string, fn: (replica: ReplicaStub) => Promise<T>): Promise<T> =>
     withTimeout(systemClock, fn(stub(id)), CALL_TIMEOUT_MS, `member ${id} did not answer`);
@@ -208,6 +213,12 @@ export function clusterClient(
     addMember: (peerURLs) => attempt((r) => r.addMember(peerURLs), memberRefused, unknownMemberOutcome, true),
     removeMember: (id) => attempt((r) => r.removeMember(id), memberRefused, unknownMemberOutcome, true),
     updateMember: (id, peerURLs) => attempt((r) => r.updateMember(id, peerURLs), memberRefused, unknownMemberOutcome, true),
+    async v2Auth(req) {
+      const isChange = req.method !== "GET" && req.resource !== "root";
+      const reply = await attempt((r) => r.v2Auth(req), (a) => a.retryable === true, unknownAuthOutcome, isChange);
+      learn(reply.leader);
+      return reply;
+    },
     member: stub,
   };
 }
@@ -231,6 +242,7 @@ function unknownKeysOutcome(cause: string): KeysReply {
 /** Whether a v3 request may change something, so that it is never sent twice. */
 function isV3Change(req: V3Request): boolean {
   if (req.method === "txn") return !isReadOnlyTxn(req.req);
+  if (req.method === "alarm") return req.req.action !== "GET";
   return ["put", "deleteRange", "compact", "leaseGrant", "leaseRevoke"].includes(req.method);
 }
 
@@ -244,3 +256,9 @@ function unknownMemberOutcome(cause: string): MemberChange {
 }
 
 const memberRefused = (c: MemberChange) => !c.ok && c.retryable === true;
+
+/** etcd's answer to an auth call that failed inside the server (it hides the cause). */
+function unknownAuthOutcome(cause: string): V2AuthReply {
+  console.error(`v2 auth call failed: ${cause}`);
+  return { status: 500, body: goJSON({ message: "Internal Server Error" }), clusterHeader: true, leader: "" };
+}

@@ -6,13 +6,17 @@
  *   POST /_debug/partition            {"groups": [["<id>"], ["<id>", "<id>"]]}: replicas
  *                                     in different groups (or in none) cannot reach each other
  *   POST /_debug/heal                 every replica reaches every other again
+ *
+ * On a deployment with an admin token, each needs that token (src/http/admin-access.ts).
  */
 import { Hono, type Context } from "hono";
 import { config, type Env } from "../env.ts";
 import { clusterClient } from "./cluster-client.ts";
+import { adminRequired, isAdmin } from "./admin-access.ts";
 import type { ClusterRef } from "./etcd-routes.ts";
 import { goJSON } from "../go/json.ts";
 import { httpError, json, notFound } from "./go-http.ts";
+import { readCappedText } from "./capped-body.ts";
 
 type C = Context<{ Bindings: Env }>;
 
@@ -20,6 +24,7 @@ export function debugRoutes(clusterOf: (c: C) => ClusterRef): Hono<{ Bindings: E
   const r = new Hono<{ Bindings: Env }>();
   r.use("/_debug/*", async (c, next) => {
     if (!config(c.env).debugFaults) return notFound();
+    if (!(await isAdmin(c.req.raw, config(c.env).adminToken))) return adminRequired();
     if (c.req.method !== "POST") return httpError(405, "use POST");
     await next();
   });
@@ -66,7 +71,7 @@ export function debugRoutes(clusterOf: (c: C) => ClusterRef): Hono<{ Bindings: E
 async function readGroups(c: C): Promise<string[][] | string> {
   let body: unknown;
   try {
-    body = await c.req.json();
+    body = JSON.parse(await readCappedText(c.req.raw));
   } catch {
     return 'the body must be JSON: {"groups": [["<member id>", ...], ...]}';
   }

@@ -17,6 +17,8 @@ import { httpError, json, methodNotAllowed, requestURL, TEXT_PLAIN } from "./go-
 import { keysRequest, type KeysRequest } from "../v2/request.ts";
 import { handleKeys } from "./keys-routes.ts";
 import { membersWrite } from "./members-routes.ts";
+import { isAdmin, membersChangeRefused, V3_MEMBER_CHANGES, v3AdminRequired } from "./admin-access.ts";
+import { handleV2Auth } from "./v2-auth-routes.ts";
 import { renderMetrics } from "../server/metrics.ts";
 import { handleV3 } from "./v3-routes.ts";
 import { ETCD_CLUSTER_VERSION, ETCD_SERVER_VERSION } from "../server/version.ts";
@@ -101,7 +103,10 @@ export function etcdRoutes(clusterOf: (c: C) => ClusterRef): Hono<{ Bindings: En
     const denied = only(c, ["GET", "POST", "DELETE", "PUT"]);
     if (denied) return denied;
     const sub = requestURL(c.req.raw).pathname.slice(clusterOf(c).prefix.length).replace(/^\/v2\/members\/?/, "");
-    if (c.req.method !== "GET") return membersWrite(c.req.raw, sub, api(c), cid(c), (m) => memberJSON(c, m));
+    if (c.req.method !== "GET") {
+      const refused = await membersChangeRefused(c.req.raw, config(c.env).adminToken, api(c));
+      return refused ?? membersWrite(c.req.raw, sub, api(c), cid(c), (m) => memberJSON(c, m));
+    }
     const status = await api(c).status();
     if (sub === "") return json(goJSONLine({ members: status.members.map((m) => memberJSON(c, m)) }), 200, cid(c));
     if (sub === "leader") {
@@ -114,10 +119,16 @@ export function etcdRoutes(clusterOf: (c: C) => ClusterRef): Hono<{ Bindings: En
   r.all("/v2/members", members);
   r.all("/v2/members/*", members);
 
+  r.all("/v2/auth/*", (c) => {
+    const rawSub = requestURL(c.req.raw).pathname.slice(clusterOf(c).prefix.length + "/v2/auth".length);
+    return handleV2Auth(c.req.raw, rawSub, api(c), cid(c));
+  });
+
   // etcd's v3 gRPC gateway; /v3beta/ is its older name for the same paths.
-  const v3 = (c: C) => {
+  const v3 = async (c: C) => {
     const { prefix, name } = clusterOf(c);
     const path = requestURL(c.req.raw).pathname.slice(prefix.length).replace(/^\/v3(beta)?\//, "");
+    if (V3_MEMBER_CHANGES.has(path) && !(await isAdmin(c.req.raw, config(c.env).adminToken))) return v3AdminRequired();
     return handleV3(c.req.raw, path, name, api(c), clientURL(c), config(c.env).maxWatches);
   };
   r.all("/v3/*", v3);

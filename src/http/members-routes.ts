@@ -10,6 +10,8 @@ import type { ClusterApi } from "./cluster-client.ts";
 import { goJSONLine } from "../go/json.ts";
 import { goJSONSyntaxError } from "../go/json-syntax.ts";
 import { httpError, json, plainError } from "./go-http.ts";
+import { readCappedText } from "./capped-body.ts";
+import { RequestTooLarge } from "../server/limits.ts";
 
 class RequestError extends Error {
   constructor(readonly status: number, message: string) {
@@ -59,7 +61,11 @@ async function readPeerURLs(request: Request): Promise<string[]> {
   const semi = ctype.indexOf(";");
   if (semi >= 0) ctype = ctype.slice(0, semi).trim().toLowerCase();
   if (ctype !== "application/json") throw new RequestError(415, `Bad Content-Type ${ctype}, accept application/json`);
-  const text = await request.text();
+  const text = await readCappedText(request).catch((err: unknown) => {
+    // Go's text for a body cut off by http.MaxBytesReader.
+    if (err instanceof RequestTooLarge) throw new RequestError(400, "http: request body too large");
+    throw err;
+  });
   let body: unknown;
   try {
     body = JSON.parse(text);

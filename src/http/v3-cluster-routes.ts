@@ -1,8 +1,10 @@
 /**
  * etcd 3.4's gateway for the Cluster and Maintenance services: the member
  * list and changes (the same membership as /v2/members, through Raft),
- * status, hash, and the alarm and defragment calls, which have nothing to do
- * here and answer `{}` as etcd does when there is nothing to report.
+ * status (with the raised alarms among its errors, as etcd lists them),
+ * hash, and defragment, which has nothing to do here (SQLite gives back the
+ * pages of deleted rows at once) and answers `{}` as etcd does. Alarms are
+ * served with the KV calls (v3-routes.ts), since they go through Raft.
  */
 import { goJSON } from "../go/json.ts";
 import type { MemberChange } from "../server/api.ts";
@@ -10,6 +12,7 @@ import { clusterId } from "../server/identity.ts";
 import type { Member } from "../server/members.ts";
 import { GrpcCode, V3Error } from "../v3/errors.ts";
 import { idToDecimal } from "../v3/gateway-json.ts";
+import { alarmStatusText } from "../v3/alarms.ts";
 import type { ClusterApi } from "./cluster-client.ts";
 import { ETCD_SERVER_VERSION } from "../server/version.ts";
 
@@ -28,6 +31,7 @@ export const CLUSTER_PATHS: Record<string, Handler> = {
       raftIndex: `${s.raftIndex}`,
       raftTerm: `${s.raftTerm}`,
       raftAppliedIndex: `${s.raftAppliedIndex}`,
+      ...(s.alarms.length ? { errors: s.alarms.map(alarmStatusText) } : {}),
       dbSizeInUse: `${s.dbSize}`,
     });
   },
@@ -36,7 +40,6 @@ export const CLUSTER_PATHS: Record<string, Handler> = {
     const header = { cluster_id: idToDecimal(clusterId(cluster)), member_id: idToDecimal(s.memberId), revision: `${s.revision}`, raft_term: `${s.raftTerm}` };
     return goJSON({ header, hash: s.hash });
   },
-  "maintenance/alarm": async () => "{}",
   "maintenance/defragment": async () => "{}",
   "cluster/member/list": async (_b, api, cluster, url) => membersAnswer(api, cluster, url),
   "cluster/member/add": async (b, api, cluster, url) => {

@@ -9,6 +9,8 @@ import { clusterId } from "../server/identity.ts";
 import type { V3Reply, V3Request, V3Response } from "../server/api.ts";
 import { goJSON } from "../go/json.ts";
 import * as lease from "../v3/gateway-lease.ts";
+import { decodeAlarmRequest, encodeAlarmResponse } from "../v3/gateway-alarm.ts";
+import type { AlarmResponse } from "../v3/alarms.ts";
 import { errRequestTooLarge, GrpcCode, V3Error, type V3ErrorBody } from "../v3/errors.ts";
 import { goJSONSyntaxError } from "../go/json-syntax.ts";
 import { CLUSTER_PATHS } from "./v3-cluster-routes.ts";
@@ -30,7 +32,8 @@ import type {
 import type { ClusterApi } from "./cluster-client.ts";
 import { CORS_HEADERS, plainError } from "./go-http.ts";
 import { admit, counted } from "./open-streams.ts";
-import { MAX_REQUEST_BYTES } from "./keys-routes.ts";
+import { readCappedText } from "./capped-body.ts";
+import { MAX_V3_BODY_BYTES, RequestTooLarge } from "../server/limits.ts";
 
 interface Method {
   decode(body: string): V3Request;
@@ -75,6 +78,10 @@ const METHODS: Record<string, Method> = {
     decode: (b) => ({ method: "leaseLeases", req: lease.decodeLeaseLeasesRequest(b) }),
     encode: (h, r) => lease.encodeLeaseLeasesResponse(h, r as LeaseLeasesResponse),
   },
+  "maintenance/alarm": {
+    decode: (b) => ({ method: "alarm", req: decodeAlarmRequest(b) }),
+    encode: (_h, r) => encodeAlarmResponse(r as AlarmResponse),
+  },
 };
 // etcd 3.4 still answers the lease calls at their first paths too.
 METHODS["kv/lease/revoke"] = METHODS["lease/revoke"];
@@ -98,7 +105,7 @@ export async function handleV3(request: Request, path: string, cluster: string, 
     const place = admit(maxWatches);
     if ("refused" in place) return errorResponse({ code: GrpcCode.Unavailable, message: place.refused });
     try {
-      return success(counted(observeStream(await request.text(), api, cluster), place.release, request.signal));
+      return success(counted(observeStream(await readBody(request), api, cluster), place.release, request.signal));
     } catch (err) {
       place.release();
       if (err instanceof V3Error) return errorResponse(err.body);
@@ -183,16 +190,18 @@ function keepAliveLines(requests: ReadableStream<Uint8Array>, cluster: string, a
       reply = { ok: false, error: err.body, leader: "" };
     }
     if (!reply.ok) {
-      const { code, message: text } = reply.error;
-      const status = gateway.httpStatusFromCode(code);
-      await writer.write(encoder.encode(`${goJSON({ error: { grpc_code: code, http_code: status, message: text, http_status: STATUS_TEXT[status] ?? "" } })}\n`));
+      await writeError(reply.error);
       return false;
     }
     await writer.write(encoder.encode(`{"result":${lease.encodeLeaseKeepAliveResponse(headerOf(cluster, reply), reply.response as LeaseKeepAliveResponse)}}\n`));
     return true;
   };
+  const writeError = async ({ code, message }: V3ErrorBody) => {
+    const status = gateway.httpStatusFromCode(code);
+    await writer.write(encoder.encode(`${goJSON({ error: { grpc_code: code, http_code: status, message, http_status: STATUS_TEXT[status] ?? "" } })}\n`));
+  };
   forEachLine(requests, answer)
-    .catch((err: unknown) => console.error("lease keepalive stream", err))
+    .catch((err: unknown) => (err instanceof RequestTooLarge ? writeError(errRequestTooLarge().body) : console.error("lease keepalive stream", err)))
     .finally(() => writer.close().catch(() => {}));
   return readable;
 }
@@ -258,16 +267,16 @@ function parseObject(body: string): Record<string, unknown> {
 }
 
 /**
- * The body, refused past etcd's request limit. The limit applies to the JSON
- * as sent (etcd applies it to the decoded message), so that a log entry,
- * which carries the bytes in base64 too, stays under a storage row's 2 MB.
+ * The body, refused past MAX_V3_BODY_BYTES as it arrives; what the request
+ * becomes in the log is checked before it is proposed.
  */
 export async function readBody(request: Request): Promise<string> {
-  const declared = Number(request.headers.get("Content-Length") ?? 0);
-  if (declared > MAX_REQUEST_BYTES) throw errRequestTooLarge();
-  const bytes = await request.arrayBuffer();
-  if (bytes.byteLength > MAX_REQUEST_BYTES) throw errRequestTooLarge();
-  return new TextDecoder().decode(bytes);
+  try {
+    return await readCappedText(request, MAX_V3_BODY_BYTES);
+  } catch (err) {
+    if (err instanceof RequestTooLarge) throw errRequestTooLarge();
+    throw err;
+  }
 }
 
 export function errorResponse(error: V3ErrorBody): Response {

@@ -74,13 +74,55 @@ export class Leadership {
     this.replicator = new Replicator(ctx.log, ctx.tracker, ctx.options, ctx.send);
   }
 
-  /** Start the term: track every member and append this term's first entry. */
-  start(): void {
+  /**
+   * Start the term: track every member and append this term's first entry.
+   * A leader resumed after a restart while quiet (`resumed`) has its term's
+   * entry committed already; it learns its followers' progress afresh.
+   */
+  start(resumed = false): void {
     const config = this.configs.latest();
     for (const id of members(config)) this.tracker.add(id, config.learners.includes(id), this.log.lastIndex() + 1);
+    if (resumed) return;
     // §5.4.2: entries of earlier terms commit only once an entry of this term
     // does, so append one right away rather than wait for a client.
     this.appendEntries([{ index: this.log.lastIndex() + 1, term: this.term, type: "normal", data: "" }]);
+  }
+
+  /**
+   * See Raft.canQuiesce: everything committed in this term, every member
+   * (voters only) holding all of it and heard from lately, nothing under way.
+   * "Heard from lately" keeps a leader that woke to find its followers cut
+   * off from going quiet again on what it knew before.
+   */
+  canQuiesce(): boolean {
+    const last = this.log.lastIndex();
+    if (this.transferee !== NO_NODE || this.log.committed !== last || this.log.persistedLastIndex() !== last || !this.committedInTerm()) return false;
+    if (this.reads.size() > 0 || this.readsAwaitingCommit.length > 0) return false;
+    const config = this.configs.latest();
+    if (config.learners.length > 0) return false;
+    return config.voters.every((id) => {
+      if (id === this.id) return true;
+      const pr = this.tracker.get(id);
+      return pr !== undefined && pr.match === last && pr.recentActive;
+    });
+  }
+
+  /** The last heartbeat before going quiet: it carries our last index and its term (see Raft.acceptQuiesce). */
+  sendQuiesce(): void {
+    const last = this.log.lastIndex();
+    const logTerm = this.log.term(last);
+    for (const [id] of this.tracker.progress()) this.send({ type: "heartbeat", to: id, commit: last, logTerm, quiesce: true });
+  }
+
+  /**
+   * Awake again: heartbeats resume at once, and check quorum counts afresh
+   * from now, so that neither a quiet spell looks like a quorum gone silent
+   * nor what was heard before it counts as heard lately.
+   */
+  wake(): void {
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = this.options.heartbeatTicks;
+    this.tracker.resetRecentActive();
   }
 
   /** Heartbeats, and once per election timeout the check-quorum round. */

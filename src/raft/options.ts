@@ -36,9 +36,20 @@ export interface RaftOptions {
    * rebuilds from the snapshot and raft replays committed entries after it.
    */
   applied?: number;
+  /**
+   * The member was quiescent when it last stopped, following this leader
+   * (itself, if it led), and its log has not changed since: the driver
+   * checks its quiescence mark against storage. It resumes quiescent and
+   * knowing its leader, instead of waiting out an election timeout to find
+   * one; a leader resumes its term's leadership (it still holds its vote).
+   */
+  quiescentLeader?: NodeId;
 }
 
-export type ResolvedOptions = Required<Omit<RaftOptions, "applied">> & { applied: number | undefined };
+export type ResolvedOptions = Required<Omit<RaftOptions, "applied" | "quiescentLeader">> & {
+  applied: number | undefined;
+  quiescentLeader: NodeId | undefined;
+};
 
 export function resolveOptions(options: RaftOptions): ResolvedOptions {
   const resolved: ResolvedOptions = {
@@ -52,6 +63,7 @@ export function resolveOptions(options: RaftOptions): ResolvedOptions {
     id: options.id,
     seed: options.seed,
     applied: options.applied,
+    quiescentLeader: options.quiescentLeader,
   };
   if (!resolved.id) throw new Error("RaftOptions.id must be a non-empty member id");
   if (resolved.heartbeatTicks < 1) throw new Error("RaftOptions.heartbeatTicks must be at least 1");

@@ -20,6 +20,19 @@
  *   acknowledgement is sent (again via msgsAfterPersist).
  * - Membership: the latest config in the log is in force, committed or not
  *   (config.ts says which changes a leader may propose when).
+ *
+ * Quiescence (as CockroachDB's quiesced ranges): a leader whose followers
+ * all hold its whole log, with nothing pending, may go quiet. It sends a
+ * last heartbeat marked `quiesce`; a follower whose log ends exactly where
+ * the leader's does (same index, same term) commits it and goes quiet too,
+ * without answering. Quiet members ignore ticks, so an idle cluster sends
+ * nothing at all. A local request or any message wakes a member, except
+ * what carries no news (keepsQuiet): the quiesce itself, and a plain
+ * heartbeat or its answer, which may have been on its way when the leader
+ * went quiet. A follower that does not match wakes the leader (a `wake`
+ * message); one that missed the quiesce stays awake and, its election
+ * timer firing, wakes the others with a pre-vote, which they refuse while
+ * their leader lives, and they wake the leader.
  */
 import { ConfigHistory, isVoter } from "./config";
 import { Leadership } from "./leader";
@@ -47,6 +60,8 @@ export class Raft {
   readonly outbox = new Outbox();
   /** The term the driver has confirmed durable: a leader sends early only in that term (Outbox.push). */
   persistedTerm: number;
+  /** Not ticking: the leader went quiet with every follower caught up (see the header). */
+  quiescent = false;
 
   private readonly options: ResolvedOptions;
   private readonly random: Random;
@@ -76,6 +91,7 @@ export class Raft {
     this.vote = hs.vote;
     this.persistedTerm = hs.term;
     this.becomeFollower(this.term, NO_NODE);
+    if (this.options.quiescentLeader !== undefined) this.resumeQuiescent(this.options.quiescentLeader);
   }
 
   /** The config in force: the latest one in the log. */
@@ -86,12 +102,14 @@ export class Raft {
   // ---- inputs -------------------------------------------------------------
 
   tick(): void {
+    if (this.quiescent) return;
     if (this.leadership) this.leadership.tick();
     else this.tickElection();
   }
 
   /** Handle a message from another member (Figure 2 "Rules for Servers"). */
   step(m: Message): void {
+    if (this.quiescent && !this.keepsQuiet(m)) this.wake(m.from);
     if (m.term > this.term) {
       if ((m.type === "vote" || m.type === "preVote") && m.context !== TRANSFER_CONTEXT && this.inLease()) {
         // A member that hears from a live leader ignores elections it did not
@@ -135,15 +153,52 @@ export class Raft {
 
   /** Start an election now (e.g. a single-member cluster at startup). */
   campaign(): void {
+    this.wake();
     if (this.role !== "leader") this.startElection(this.options.preVote ? "pre" : "real");
   }
 
   propose(datas: string[]): ProposeResult {
-    return this.leadership?.propose(datas) ?? this.notLeader();
+    if (!this.leadership) return this.notLeader();
+    this.wake();
+    return this.leadership.propose(datas);
   }
 
   proposeConfigChange(change: ConfigChange): ProposeResult {
-    return this.leadership?.proposeConfigChange(change) ?? this.notLeader();
+    if (!this.leadership) return this.notLeader();
+    this.wake();
+    return this.leadership.proposeConfigChange(change);
+  }
+
+  /**
+   * Whether this leader may go quiet now: its whole log is durable, committed
+   * and applied, every member (no learners) holds all of it, and no read or
+   * leader transfer is under way. The driver adds what only it knows (no
+   * proposal waiting, nothing due soon) and then calls quiesce().
+   */
+  canQuiesce(): boolean {
+    return !this.quiescent && this.log.applied === this.log.lastIndex() && (this.leadership?.canQuiesce() ?? false);
+  }
+
+  /** The leader goes quiet, telling its followers to (see the header). False if it may not. */
+  quiesce(): boolean {
+    if (!this.canQuiesce()) return false;
+    this.leadership!.sendQuiesce();
+    this.quiescent = true;
+    return true;
+  }
+
+  /**
+   * Ends quiescence: on a local request, on any message but a quiesce
+   * heartbeat, or when the driver says so (a deadline came). A follower
+   * woken by anyone but its leader tells the leader, so that heartbeats
+   * resume before its own election timer can fire.
+   */
+  wake(cause?: NodeId): void {
+    if (!this.quiescent) return;
+    this.quiescent = false;
+    this.electionElapsed = 0;
+    if (this.leadership) this.leadership.wake();
+    else if (this.leader !== NO_NODE && cause !== this.leader) this.send({ type: "wake", to: this.leader });
   }
 
   private notLeader(): ProposeResult {
@@ -156,6 +211,7 @@ export class Raft {
    * callers retry after a timeout. Returns false if no leader is known.
    */
   readIndex(context: string): boolean {
+    this.wake();
     if (this.leadership) {
       this.leadership.handleReadRequest(context, this.id);
       return true;
@@ -174,6 +230,7 @@ export class Raft {
    */
   transferLeadership(to: NodeId): boolean {
     if (!this.leadership || to === this.id || !isVoter(this.config, to)) return false;
+    this.wake();
     this.leadership.transferTo(to);
     return true;
   }
@@ -207,6 +264,7 @@ export class Raft {
       firstIndex: this.log.firstIndex(),
       config: { voters: [...this.config.voters], learners: [...this.config.learners] },
       transferee: this.leadership?.transferee ?? NO_NODE,
+      quiescent: this.quiescent,
     };
     if (this.leadership) status.progress = this.leadership.progress();
     return status;
@@ -225,6 +283,7 @@ export class Raft {
       this.vote = NO_NODE;
     }
     this.leader = NO_NODE;
+    this.quiescent = false;
     this.electionElapsed = 0;
     this.randomizedElectionTimeout = randomInt(this.random, this.options.electionTicks, 2 * this.options.electionTicks);
     this.leadership = undefined;
@@ -237,7 +296,8 @@ export class Raft {
     this.leader = leader;
   }
 
-  private becomeLeader(): void {
+  /** `resumed`: leading on after a restart in the same term (see resumeQuiescent), so no new no-op entry. */
+  private becomeLeader(resumed = false): void {
     this.reset(this.term);
     this.role = "leader";
     this.leader = this.id;
@@ -252,7 +312,23 @@ export class Raft {
       send: (m) => this.send(m),
       stepDown: () => this.becomeFollower(this.term, NO_NODE),
     });
-    this.leadership.start();
+    this.leadership.start(resumed);
+  }
+
+  /**
+   * Back from storage as it was when quiet (see RaftOptions.quiescentLeader).
+   * A leader takes up its term's leadership again: it won that term's
+   * election and its vote for itself is durable, so no one else can lead in
+   * this term; it still commits only by quorum, as any leader.
+   */
+  private resumeQuiescent(leader: NodeId): void {
+    if (leader === this.id) {
+      if (this.vote !== this.id || !this.promotable()) return;
+      this.becomeLeader(true);
+    } else {
+      this.leader = leader;
+    }
+    this.quiescent = true;
   }
 
   private startElection(kind: "pre" | "real" | "transfer"): void {
@@ -336,6 +412,20 @@ export class Raft {
     }
   }
 
+  /**
+   * Whether a quiet member may take `m` without waking (see the header): a
+   * quiesce heartbeat; on a follower, a heartbeat of its leader's that
+   * commits nothing new and confirms no read (it is answered, so that a
+   * leader that is awake after all keeps hearing from us); on a leader, the
+   * answer to such a heartbeat.
+   */
+  private keepsQuiet(m: Message): boolean {
+    if (m.type === "heartbeat" && m.quiesce) return true;
+    if (m.term !== this.term || m.context !== undefined) return false;
+    if (this.leadership) return m.type === "heartbeatResp";
+    return m.type === "heartbeat" && m.from === this.leader && (m.commit ?? 0) <= this.log.committed;
+  }
+
   // ---- role handlers ------------------------------------------------------
 
   private stepLeader(m: Message): void {
@@ -391,6 +481,12 @@ export class Raft {
       case "heartbeat": {
         this.electionElapsed = 0;
         this.leader = m.from;
+        if (m.quiesce) {
+          if (this.acceptQuiesce(m)) return;
+          // Not caught up: stay awake, and have the leader wake up too.
+          this.wake(m.from);
+          this.send({ type: "wake", to: m.from });
+        }
         this.log.commitTo(m.commit ?? 0);
         const resp: Outgoing = { type: "heartbeatResp", to: m.from };
         if (m.context !== undefined) resp.context = m.context; // the read round it confirms
@@ -411,6 +507,19 @@ export class Raft {
       default:
         break;
     }
+  }
+
+  /**
+   * Goes quiet if our log ends exactly where the leader's does: same last
+   * index, same term there, so by log matching we hold all of it and may
+   * commit all of it.
+   */
+  private acceptQuiesce(m: Message): boolean {
+    const last = this.log.lastIndex();
+    if (m.commit !== last || this.log.term(last) !== m.logTerm || this.log.pendingSnapshot() !== undefined) return false;
+    this.log.commitTo(last);
+    this.quiescent = true;
+    return true;
   }
 
   // ---- replication: follower side -----------------------------------------

@@ -24,10 +24,13 @@ import { Raft } from "./raft";
 import type { RaftOptions } from "./options";
 import type { Storage } from "./storage";
 import type { ConfigChange, Entry, HardState, Message, NodeId, ProposeResult, ReadState, Role, Snapshot, Status } from "./types";
+import { NO_NODE } from "./types";
 
 export interface SoftState {
   role: Role;
   leader: NodeId;
+  /** Not ticking (see Raft.quiesce): the driver stops its timer, and starts it again when this turns false. */
+  quiescent: boolean;
 }
 
 export interface Ready {
@@ -60,7 +63,9 @@ export class RawNode {
 
   constructor(options: RaftOptions, storage: Storage) {
     this.raft = new Raft(options, storage);
-    this.prevSoftState = this.softState();
+    // As a driver starts out believing: so a member resumed quiet (see
+    // RaftOptions.quiescentLeader) reports its role and leader in its first Ready.
+    this.prevSoftState = { role: "follower", leader: NO_NODE, quiescent: false };
     this.prevHardState = storage.hardState();
   }
 
@@ -77,6 +82,25 @@ export class RawNode {
   step(m: Message): void {
     if (m.to !== this.raft.id || m.from === this.raft.id) return;
     this.raft.step(m);
+  }
+
+  /** See Raft.canQuiesce. */
+  canQuiesce(): boolean {
+    return this.raft.canQuiesce();
+  }
+
+  /** The leader goes quiet, and tells its followers to (see Raft.quiesce); false if it may not. */
+  quiesce(): boolean {
+    return this.raft.quiesce();
+  }
+
+  /** Ends quiescence from outside Raft (e.g. a deadline the application keeps came). */
+  wake(): void {
+    this.raft.wake();
+  }
+
+  get quiescent(): boolean {
+    return this.raft.quiescent;
   }
 
   /** Start an election without waiting for the timeout. */
@@ -191,7 +215,7 @@ export class RawNode {
   }
 
   private softState(): SoftState {
-    return { role: this.raft.role, leader: this.raft.leader };
+    return { role: this.raft.role, leader: this.raft.leader, quiescent: this.raft.quiescent };
   }
 
   private hardState(): HardState {
@@ -200,7 +224,7 @@ export class RawNode {
 }
 
 function sameSoftState(a: SoftState, b: SoftState): boolean {
-  return a.role === b.role && a.leader === b.leader;
+  return a.role === b.role && a.leader === b.leader && a.quiescent === b.quiescent;
 }
 
 function sameHardState(a: HardState, b: HardState): boolean {

@@ -57,6 +57,11 @@ export class ReadOnlyQueue {
     return this.queue.length > 0 ? this.queue[this.queue.length - 1].context : undefined;
   }
 
+  /** Requests waiting for their heartbeat round. */
+  size(): number {
+    return this.queue.length;
+  }
+
   clear(): void {
     this.queue.length = 0;
     this.byContext.clear();

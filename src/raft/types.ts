@@ -100,7 +100,8 @@ export type MessageType =
   | "snapshotResp"
   | "timeoutNow"
   | "readIndex"
-  | "readIndexResp";
+  | "readIndexResp"
+  | "wake";
 
 /**
  * A message between members. One flat shape (only the fields a type needs
@@ -113,11 +114,15 @@ export type MessageType =
  * - appendResp: accepted: index = last index now durable and matching.
  *   rejected: index = the rejected append's `index`, rejectHint/logTerm = where
  *   the follower suggests probing next (fast backtracking).
- * - heartbeat: commit; context = read-index round being confirmed (if any).
+ * - heartbeat: commit; context = read-index round being confirmed (if any);
+ *   quiesce = the leader goes quiet (see Raft.quiesce): commit is then its
+ *   last index and logTerm that entry's term.
  * - heartbeatResp: context echoed.
  * - snapshot: chunk.  snapshotResp: index = snapshot index, offset = characters
  *   received so far (the next chunk the follower expects).
  * - readIndex: context = request id.  readIndexResp: context, index = read index.
+ * - wake: a follower that stopped being quiescent on its own asks its quiet
+ *   leader to resume heartbeats (so it need not hold an election to find out).
  */
 export interface Message {
   type: MessageType;
@@ -133,6 +138,7 @@ export interface Message {
   context?: string;
   chunk?: SnapshotChunk;
   offset?: number;
+  quiesce?: boolean;
 }
 
 /** Why a leader refused a proposal; `message` in the result says what to do instead. */
@@ -181,4 +187,6 @@ export interface Status {
   progress?: Record<NodeId, ProgressStatus>;
   /** Target of an ongoing leader transfer, or NO_NODE. */
   transferee: NodeId;
+  /** Not ticking: the cluster went quiet with every member caught up (see Raft.quiesce). */
+  quiescent: boolean;
 }

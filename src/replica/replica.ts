@@ -8,12 +8,17 @@
  * acknowledgements that ride back on a peer's step() call: they leave only
  * once what they acknowledge is on disk.
  *
- * Time: a timer ticks Raft while the object is in memory, and the alarm wakes
- * the object again after an eviction (production evicts idle objects even
- * with a timer pending).
+ * Time: a timer ticks Raft while the replica is awake, and a watchdog alarm
+ * wakes the object again after an eviction (production evicts idle objects
+ * even with a timer pending). A quiet replica (see quiescence in
+ * src/server/driver.ts) has neither: no timer, no watchdog, only on the
+ * leader an alarm for the next TTL or lease expiry. It holds nothing that
+ * keeps the object in memory or billed, and the next request or Raft
+ * message wakes it.
  */
 import { DurableObject } from "cloudflare:workers";
 import { bootstrap, type Message } from "../raft/index.ts";
+import { replicaStub } from "../placement.ts";
 import { config, type Env } from "../env.ts";
 import type {
   BatchedKeysReply,
@@ -27,17 +32,21 @@ import type {
   StepAnswer,
   V3MemberStatus,
   V3Reply,
+  V2AuthReply,
+  V2AuthRequest,
   V3Request,
 } from "../server/api.ts";
 import { systemClock } from "../server/clock.ts";
 import { RaftDriver, type DriverHost } from "../server/driver.ts";
+import { waitsForCreation } from "../server/founding.ts";
 import { clusterId } from "../server/identity.ts";
 import { KeysService } from "../server/keys-service.ts";
-import { foundingMembers, parseReplicaName, replicaName, sortedMembers } from "../server/members.ts";
+import { foundingMembers, parseReplicaName, sortedMembers } from "../server/members.ts";
 import { MembersService } from "../server/members-service.ts";
 import type { MemberMetrics } from "../server/metrics.ts";
 import { ReplicaState, type EntryResult } from "../server/state.ts";
 import { V3Service } from "../server/v3-service.ts";
+import { V2AuthService } from "../server/v2-auth-service.ts";
 import { watchStream, type WatchTimers } from "../server/v3-watch.ts";
 import { idToDecimal } from "../v3/gateway-json.ts";
 import type { KeysRequest } from "../v2/request.ts";
@@ -45,12 +54,17 @@ import type { StoreStats } from "../v2/stats.ts";
 import { SqliteMvccBackend } from "./mvcc-sqlite.ts";
 import { SqliteRaftStorage } from "./raft-storage.ts";
 import { Transport, type PeerStats } from "./transport.ts";
+import { Usage } from "./usage.ts";
 
 export const TICK_MS = 100;
 /** How long a write or quorum read may wait to commit before etcd's "request timed out". */
 export const REQUEST_TIMEOUT_MS = 5000;
-/** The alarm re-arms itself this often, to restart ticking after an eviction. */
+/** The alarm re-arms itself this often while awake, to restart ticking after an eviction. */
 const WATCHDOG_MS = 5000;
+/** The leader goes quiet after this many ticks without a new entry (CockroachDB waits 6). */
+const QUIESCE_AFTER_TICKS = 10;
+/** ...unless a TTL or lease expires sooner than this: waking for it would cost more than staying up. */
+const QUIESCE_MARGIN_MS = 1000;
 /** A new v3 watcher gets its history this long after it is created (etcd syncs watchers every 100 ms). */
 const WATCH_SYNC_MS = 10;
 /** Set once a peer has said this replica was removed from the cluster (see isRemoved). */
@@ -71,10 +85,13 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
   /** The Raft driver (public so that tests inside workerd can read its status). */
   driver!: RaftDriver<EntryResult>;
   private keysService!: KeysService;
+  private v2AuthService!: V2AuthService;
   private membersService!: MembersService;
   private v3Service!: V3Service;
   private readonly transport: Transport;
   private readonly startTime = Date.now();
+  /** What this replica does that is billed (public so that tests inside workerd can read it). */
+  readonly usage = new Usage();
   private recvAppends = 0;
   private ticker: ReturnType<typeof setInterval> | null = null;
   /** A peer said this replica was removed (kept in storage; read once, at load: every request asks). */
@@ -85,15 +102,52 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
     const name = ctx.id.name;
     if (!name) throw new Error("a replica must be reached by name (<cluster>/<member id>)");
     ({ cluster: this.cluster, id: this.id } = parseReplicaName(name));
+    this.usage.meter(ctx.storage.sql);
     this.transport = new Transport(
       (peer) => this.peer(peer),
       (replies) => this.driver.deliver(this.accepted(replies)),
       () => this.learnRemoved(),
+      config(env).peerDelayMs,
     );
     ctx.blockConcurrencyWhile(async () => {
+      this.dormant = waitsForCreation(this.cluster, this.id, config(env).clusterSize) && this.holdsNothing();
+      if (this.dormant) return;
       this.load();
-      await ctx.storage.setAlarm(Date.now() + WATCHDOG_MS);
+      await this.armAlarm();
     });
+  }
+
+  // ---- creation (see src/server/founding.ts) ----
+
+  /**
+   * A founding member of a named cluster that the router has not created:
+   * nothing is loaded, no timer runs, no alarm is set, nothing is written,
+   * until create(). Only created() and create() may be called meanwhile.
+   */
+  private dormant = false;
+
+  /** No table of ours yet: this replica never loaded, so its cluster was never created. */
+  private holdsNothing(): boolean {
+    const tables = this.ctx.storage.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\'`);
+    return tables.one().n === 0;
+  }
+
+  /** Whether this member's cluster exists: the router asks a named cluster's first founding member. */
+  created(): boolean {
+    this.usage.request();
+    return !this.dormant;
+  }
+
+  /** Creates this founding member: it bootstraps as the members of a self-founding cluster do. Answers whether it was new. */
+  async create(): Promise<boolean> {
+    this.usage.request();
+    if (!this.dormant) return false;
+    await this.ctx.blockConcurrencyWhile(async () => {
+      this.dormant = false;
+      this.load();
+      await this.armAlarm();
+    });
+    return true;
   }
 
   private load(): void {
@@ -120,6 +174,8 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
       ...systemClock,
       defer: (fn) => queueMicrotask(fn),
       send: (messages) => this.transport.send(messages),
+      // Restarts the object: memory is dropped, storage kept (see RaftDriver.failed).
+      fail: (err) => this.ctx.abort(`a Raft step failed, restarting from storage: ${err.message}`),
     };
     this.state = new ReplicaState(this.cluster, new SqliteMvccBackend(this.ctx.storage));
     this.driver = new RaftDriver(
@@ -136,6 +192,7 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
         snapshotEvery: settings.snapshotEvery,
         groupCommit: { minBatch: 3, waitMs: 1 },
         campaign,
+        quiesce: { afterTicks: QUIESCE_AFTER_TICKS, marginMs: QUIESCE_MARGIN_MS },
       },
       {
         leaderTick: (now) => {
@@ -143,16 +200,47 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
           this.v3Service.leases.expire(now);
         },
         roleChanged: (role) => this.v3Service?.leases.roleChanged(role),
+        nextDeadline: () => this.nextDeadline(),
+        quiescenceChanged: (quiescent) => {
+          // While the driver is being built (resuming quiet), load() and the constructor do this.
+          if (!this.driver) return;
+          if (quiescent) this.stopTicking();
+          else this.startTicking();
+          void this.armAlarm();
+        },
         applied: (entry) => {
           if (entry.type === "config" && this.isRemoved()) this.stop();
         },
       },
     );
     const removed = () => this.isRemoved();
-    this.keysService = new KeysService(this.driver, this.state, (leader, req) => this.peer(leader).keys(req), REQUEST_TIMEOUT_MS + 1000, removed);
+    this.v2AuthService = new V2AuthService(this.driver, this.state, (leader, req) => this.peer(leader).v2Auth(req), REQUEST_TIMEOUT_MS + 1000, removed);
+    const access = this.v2AuthService.access;
+    this.keysService = new KeysService(this.driver, this.state, (leader, req) => this.peer(leader).keys(req), REQUEST_TIMEOUT_MS + 1000, removed, access);
     this.membersService = new MembersService(this.cluster, this.driver, this.state, (leader) => this.peer(leader), removed);
-    this.v3Service = new V3Service(this.driver, this.state, (leader, req) => this.peer(leader).v3(req), REQUEST_TIMEOUT_MS + 1000, removed);
-    this.startTicking();
+    const quota = { bytes: settings.quotaBackendBytes, used: () => this.ctx.storage.sql.databaseSize };
+    this.v3Service = new V3Service(this.driver, this.state, (leader, req) => this.peer(leader).v3(req), REQUEST_TIMEOUT_MS + 1000, removed, quota);
+    if (!this.driver.quiescent) this.startTicking();
+  }
+
+  /** The leader's next duty in time: a TTL key or a lease to expire. */
+  private nextDeadline(): number | null {
+    const times = [this.keysService.nextExpiry(), this.v3Service.leases.nextDeadline(Date.now())].filter((t) => t !== null);
+    return times.length ? Math.min(...times) : null;
+  }
+
+  /**
+   * The one alarm: the watchdog while awake; while quiet, the leader's next
+   * deadline or none at all (each alarm is a billed request, and an object
+   * with an alarm due is never forgotten).
+   */
+  private async armAlarm(): Promise<void> {
+    const storage = this.ctx.storage;
+    if (this.isRemoved()) return storage.deleteAlarm();
+    const due = !this.driver.quiescent ? Date.now() + WATCHDOG_MS : this.driver.role === "leader" ? this.nextDeadline() : null;
+    if (due === null) return storage.deleteAlarm();
+    this.usage.alarmSet();
+    return storage.setAlarm(due);
   }
 
   /**
@@ -176,22 +264,37 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
   private startTicking(): void {
     if (this.ticker || this.isRemoved()) return;
     this.ticker = setInterval(() => this.driver.tick(), TICK_MS);
+    this.usage.ticking(Date.now());
+  }
+
+  private stopTicking(): void {
+    if (this.ticker) clearInterval(this.ticker);
+    this.ticker = null;
+    this.usage.stopped(Date.now());
   }
 
   private stop(): void {
-    if (this.ticker) clearInterval(this.ticker);
-    this.ticker = null;
+    this.stopTicking();
     void this.ctx.storage.deleteAlarm();
   }
 
-  /** The watchdog: re-arms itself, and restarts ticking after an eviction. */
+  /**
+   * Awake, the watchdog: restarts ticking after an eviction, and re-arms.
+   * Quiet, the leader's deadline came: it wakes to expire what is due, and
+   * goes quiet again afterwards.
+   */
   async alarm(): Promise<void> {
-    this.startTicking();
-    if (!this.isRemoved()) await this.ctx.storage.setAlarm(Date.now() + WATCHDOG_MS);
+    this.usage.alarm();
+    if (this.driver.quiescent) {
+      if (this.driver.role === "leader") this.driver.wake();
+    } else {
+      this.startTicking();
+    }
+    await this.armAlarm();
   }
 
   private peer(id: string): ReplicaStub {
-    return this.env.REPLICA.getByName(replicaName(this.cluster, id));
+    return replicaStub(this.env, this.cluster, id);
   }
 
   /** The messages that fault injection lets through; appends are counted for /v2/stats/self. */
@@ -204,6 +307,7 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
   // ---- RPC: from peers ----
 
   step(messages: Message[]): StepAnswer {
+    this.usage.request();
     const from = messages[0]?.from;
     if (from === undefined || !this.transport.accepts(from)) return [];
     if (this.state.isRemoved(from)) return { removed: true };
@@ -215,18 +319,22 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
   // ---- RPC: from the router ----
 
   keys(req: KeysRequest): Promise<KeysReply> {
+    this.usage.request();
     return this.keysService.keys(req);
   }
 
   keysBatch(reqs: KeysRequest[]): Promise<BatchedKeysReply[]> {
+    this.usage.request();
     return this.keysService.keysBatch(reqs);
   }
 
   v3(req: V3Request): Promise<V3Reply> {
+    this.usage.request();
     return this.v3Service.call(req);
   }
 
   v3Watch(requests: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+    this.usage.request();
     const ids = { clusterId: idToDecimal(clusterId(this.cluster)), memberId: idToDecimal(this.id) };
     const progressMs = config(this.env).watchProgressNotifyMs;
     const timers: WatchTimers = {
@@ -242,26 +350,37 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
   }
 
   v3Status(withHash: boolean): V3MemberStatus {
+    this.usage.request();
     return this.v3Service.status(this.ctx.storage.sql.databaseSize, withHash);
   }
 
   cancelWatch(id: number): void {
+    this.usage.request();
     this.keysService.cancelWatch(id);
   }
 
   addMember(peerURLs: string[]): Promise<MemberChange> {
+    this.usage.request();
     return this.membersService.addMember(peerURLs);
   }
 
   removeMember(id: string): Promise<MemberChange> {
+    this.usage.request();
     return this.membersService.removeMember(id);
   }
 
   updateMember(id: string, peerURLs: string[]): Promise<MemberChange> {
+    this.usage.request();
     return this.membersService.updateMember(id, peerURLs);
   }
 
+  v2Auth(req: V2AuthRequest): Promise<V2AuthReply> {
+    this.usage.request();
+    return this.v2AuthService.call(req);
+  }
+
   status(): ReplicaStatus {
+    this.usage.request();
     const membership = this.state.membership;
     return {
       id: this.id,
@@ -280,11 +399,13 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
   }
 
   storeStats(): StoreStats {
+    this.usage.request();
     return { ...this.state.store.stats };
   }
 
   /** Per-follower counts and latencies, or null when this replica is not the leader. */
   followerStats(): FollowerStats[] | null {
+    this.usage.request();
     if (this.driver.role !== "leader") return null;
     const stats = this.transport.stats();
     return this.state.membership.members
@@ -297,6 +418,7 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
 
   /** What this member counts, for /metrics: read only, so a scrape changes nothing. */
   metrics(): MemberMetrics {
+    this.usage.request();
     const peers = [...this.transport.stats()];
     const byPeer = (value: (s: PeerStats) => number) => Object.fromEntries(peers.map(([id, s]) => [id, value(s)]));
     const position = this.driver.raftPosition();
@@ -318,6 +440,8 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
       peerSentBytes: byPeer((s) => s.sentBytes),
       peerReceivedBytes: byPeer((s) => s.receivedBytes),
       peerSendFailures: byPeer((s) => s.fail),
+      quiescent: this.driver.quiescent,
+      usage: this.usage.read(Date.now()),
     };
   }
 
@@ -328,12 +452,19 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
     this.ctx.abort("crashed on request (fault injection)");
   }
 
+  failNextWrite(): void {
+    this.storage.failNext = true;
+  }
+
   /** Cuts this replica off from `peers` (both directions), surviving crashes until healed. */
   isolateFrom(peers: string[]): void {
     const sql = this.ctx.storage.sql;
     sql.exec(`DELETE FROM replica_fault`);
     for (const p of peers) sql.exec(`INSERT INTO replica_fault (peer) VALUES (?)`, p);
     this.transport.blocked = new Set(peers);
+    // A quiet replica would not notice the cut until a request came; the
+    // tests that partition want each side to find out whom it can reach.
+    this.driver.wake();
   }
 
   /** Rows in the Raft log (tests check that compaction keeps it short). */

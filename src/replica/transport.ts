@@ -9,7 +9,7 @@
  */
 import type { Message } from "../raft/index.ts";
 import type { StepAnswer } from "../server/api.ts";
-import { systemClock, withTimeout } from "../server/clock.ts";
+import { sleep, systemClock, withTimeout } from "../server/clock.ts";
 
 export interface PeerStub {
   /** Delivers messages; resolves to the peer's messages addressed back to the sender. */
@@ -60,6 +60,8 @@ export class Transport {
     private readonly receive: (messages: Message[]) => void,
     /** A peer says this replica was removed from the cluster. */
     private readonly removed: () => void,
+    /** Added before every call (PEER_DELAY_MS): what members far apart would cost, measured locally. */
+    private readonly delayMs = 0,
   ) {}
 
   send(messages: Message[]): void {
@@ -107,6 +109,7 @@ export class Transport {
         try {
           peer.stub ??= this.connect(id);
           peer.stats.sentBytes += messageBytes(batch);
+          if (this.delayMs > 0) await sleep(systemClock, this.delayMs);
           const replies = await withTimeout(systemClock, peer.stub.step(batch), RPC_TIMEOUT_MS);
           recordLatency(peer.stats, Date.now() - started);
           peer.stats.success++;

@@ -5,8 +5,10 @@
 import type { Member } from "./members.ts";
 import type { MemberMetrics } from "./metrics.ts";
 import type { Message } from "../raft/index.ts";
+import type { Credentials } from "../v2/auth-roles.ts";
 import type { KeysRequest } from "../v2/request.ts";
 import type { StoreStats } from "../v2/stats.ts";
+import type { AlarmMember, AlarmRequest, AlarmResponse } from "../v3/alarms.ts";
 import type { V3ErrorBody } from "../v3/errors.ts";
 import type {
   CompactionRequest,
@@ -73,6 +75,7 @@ export type V3Request = (
   | { method: "leaseTimeToLive"; req: LeaseTimeToLiveRequest }
   | { method: "leaseLeases"; req: Record<string, never> }
   | { method: "leaseKeepAlive"; req: LeaseKeepAliveRequest }
+  | { method: "alarm"; req: AlarmRequest }
 ) & { forwarded?: boolean };
 
 export type V3Response =
@@ -85,7 +88,8 @@ export type V3Response =
   | LeaseRevokeResponse
   | LeaseTimeToLiveResponse
   | LeaseLeasesResponse
-  | LeaseKeepAliveResponse;
+  | LeaseKeepAliveResponse
+  | AlarmResponse;
 
 /**
  * A member's answer to a v3 request: the response with what its header
@@ -106,6 +110,8 @@ export interface V3MemberStatus {
   /** The keyspace's current revision. */
   revision: number;
   dbSize: number;
+  /** The raised alarms (the same on every member). */
+  alarms: AlarmMember[];
   /** The keyspace's hash at `revision` (see src/v3/hash.ts); only when asked for. */
   hash?: number;
 }
@@ -144,6 +150,41 @@ export type MemberChange =
   | { ok: false; status: number; message: string; retryable?: boolean };
 
 /**
+ * A /v2/auth call as the router hands it to a member (its method and path
+ * already checked), or only the root check that a members change needs
+ * (resource "root").
+ */
+export interface V2AuthRequest {
+  resource: "enable" | "users" | "roles" | "root";
+  method: "GET" | "PUT" | "DELETE";
+  /** The user or role the path names; null for the whole list. */
+  name: string | null;
+  /** The body of a PUT of a user or role, as sent. */
+  body: string;
+  /**
+   * The client's basic credentials, until a member has checked them:
+   * undefined without an Authorization header, null for one that is not
+   * valid basic auth. Never passed on once checked.
+   */
+  credentials?: Credentials | null;
+  /** Set by the member that checked the request, so that the leader it passes it to does not check again. */
+  authorized?: boolean;
+  /** Set by a follower that passed the request on to its leader (at most one hop). */
+  forwarded?: boolean;
+}
+
+/** The answer to a V2AuthRequest: etcd's status and JSON body. */
+export interface V2AuthReply {
+  status: number;
+  body: string;
+  /** etcd sets X-Etcd-Cluster-Id only once the root check has passed. */
+  clusterHeader: boolean;
+  leader: string;
+  /** Set on an error that certainly changed nothing, which another member may serve. */
+  retryable?: boolean;
+}
+
+/**
  * A replica's RPC surface: what the router and the other members call. The
  * Durable Object implements it; its stubs, which the runtime makes from it,
  * answer every method with a promise.
@@ -170,8 +211,16 @@ export interface ReplicaApi {
   addMember(peerURLs: string[]): Promise<MemberChange>;
   removeMember(id: string): Promise<MemberChange>;
   updateMember(id: string, peerURLs: string[]): Promise<MemberChange>;
+  /** The v2 auth API (see src/server/v2-auth-service.ts). */
+  v2Auth(req: V2AuthRequest): Promise<V2AuthReply>;
+  /** Whether this member's cluster exists (see src/server/founding.ts). */
+  created(): boolean | Promise<boolean>;
+  /** Founds this member of a named cluster; answers whether it was new. */
+  create(): Promise<boolean>;
   /** Fault injection (the router exposes these only with DEBUG_FAULTS). */
   crash(): void | Promise<void>;
+  /** The next storage transaction of the Raft log fails, as a refused write would on Cloudflare. */
+  failNextWrite(): void | Promise<void>;
   isolateFrom(peers: string[]): void | Promise<void>;
   logLength(): number | Promise<number>;
 }

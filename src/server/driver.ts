@@ -13,17 +13,38 @@
  *
  * Every await lets other events in: code that awaits (waitForLeader,
  * handOverLeadership) re-checks role and leader after each wake-up.
+ *
+ * Quiescence: a leader that has seen no new entry and no request for a while
+ * goes quiet (Raft.quiesce), and so do its followers. A quiet member wants
+ * no ticks (quiescenceChanged tells the host to stop its timer) and keeps a
+ * mark in storage, so that after a restart it resumes quiet, knowing its
+ * leader and commit index, instead of holding an election.
  */
 import { NO_NODE, RawNode, type Entry, type HardState, type Message, type RaftOptions, type Ready, type ReadState, type Role, type Status } from "../raft/index.ts";
 import type { Storage, StorageWriter } from "../raft/index.ts";
 import type { ConfigChange } from "../raft/types.ts";
 import { sleep, type Clock } from "./clock.ts";
+import { entryTooLarge } from "./limits.ts";
 import { RaftError } from "./raft-error.ts";
 import { Waiters } from "./waiters.ts";
 
 /** The disk: Raft's storage plus a transaction that is all durable or, after a crash, not there at all. */
 export interface DriverStorage extends Storage, StorageWriter {
   transaction(write: () => void): void;
+  /** The mark a member leaves when it goes quiet, or null (see QuiescenceMark). */
+  quiescence(): QuiescenceMark | null;
+  setQuiescence(mark: QuiescenceMark | null): void;
+}
+
+/**
+ * Written when a member goes quiet, removed when it wakes. It holds only
+ * while the log and hard state are exactly as they were then: same term,
+ * commit index at the end of the log (checked at load).
+ */
+export interface QuiescenceMark {
+  term: number;
+  commit: number;
+  leader: string;
 }
 
 /** What committed entries are applied to; deterministic, so every member holds the same state. */
@@ -41,6 +62,11 @@ export interface DriverHost extends Clock {
   defer(fn: () => void): void;
   /** Hands messages to the transport; they may be lost, as Raft allows. */
   send(messages: Message[]): void;
+  /**
+   * The member cannot go on (see RaftDriver.failed): the host must restart
+   * it from what storage holds, as after a crash.
+   */
+  fail(err: Error): void;
 }
 
 /** Optional observers and duties, called from inside the loop. */
@@ -52,6 +78,10 @@ export interface DriverHooks<R> {
   persisted?(rd: Ready): void;
   /** On the leader, each tick, before the Ready is processed (e.g. to propose TTL expiries). */
   leaderTick?(now: number): void;
+  /** The member went quiet (stop ticking) or woke (tick again). */
+  quiescenceChanged?(quiescent: boolean): void;
+  /** The earliest time a leaderTick duty falls due (a TTL, a lease), or null: the leader stays awake when it is near. */
+  nextDeadline?(): number | null;
 }
 
 export interface DriverOptions {
@@ -71,6 +101,12 @@ export interface DriverOptions {
   groupCommit: { minBatch: number; waitMs: number };
   /** Stand for election at once instead of after an election timeout (a new cluster's first member). */
   campaign?: boolean;
+  /**
+   * The leader goes quiet after `afterTicks` ticks with no new entry and
+   * nothing pending, unless a deadline (nextDeadline) is within `marginMs`.
+   * Absent: never.
+   */
+  quiesce?: { afterTicks: number; marginMs: number };
 }
 
 export class RaftDriver<R> {
@@ -92,6 +128,8 @@ export class RaftDriver<R> {
   /** Since this instance started, as etcd counts them for its metrics: leaders seen (a change to no leader is not one), proposals that failed. */
   readonly counts = { leaderChanges: 0, proposalsFailed: 0 };
   private readyQueued = false;
+  /** As the last Ready said (see markQuiescence). */
+  private wasQuiescent = false;
   /** Entries in the leader's last Ready that had any (see awaitEntry). */
   private lastProposalBatch = 0;
   /** The latest hard state, possibly with a commit index not yet written (see hardStateDue). */
@@ -100,6 +138,9 @@ export class RaftDriver<R> {
   private replyTo: { peer: string; messages: Message[] } | null = null;
   /** The end of the log when this instance loaded it (see caughtUp). */
   protected readonly loadedLastIndex: number;
+  /** The leader's last index when its current quiet spell began, and the ticks since (see maybeQuiesce). */
+  private quietIndex = -1;
+  private quietTicks = 0;
 
   constructor(
     protected readonly storage: DriverStorage,
@@ -113,9 +154,33 @@ export class RaftDriver<R> {
     const snapshot = storage.snapshot();
     if (snapshot.data) state.restore(snapshot.data, snapshot.meta.index);
     this.applied = this.snapshotIndex = snapshot.meta.index;
-    this.node = new RawNode({ ...options.raft, id: options.id, seed: options.seed, applied: this.applied }, storage);
+    const quiescentLeader = this.resumableQuiescence();
+    this.node = new RawNode({ ...options.raft, id: options.id, seed: options.seed, applied: this.applied, quiescentLeader }, storage);
     if (options.campaign) this.node.campaign();
     this.process();
+  }
+
+  /** The leader of the quiet spell this member stopped in, if its mark still holds; a stale mark is removed. */
+  protected resumableQuiescence(): string | undefined {
+    const mark = this.storage.quiescence();
+    if (!mark) return undefined;
+    const hs = this.storage.hardState();
+    if (mark.term === hs.term && mark.commit === hs.commit && mark.commit === this.storage.lastIndex()) return mark.leader;
+    this.storage.transaction(() => this.storage.setQuiescence(null));
+    return undefined;
+  }
+
+  /** Whether this member is quiet: it needs no ticks until something wakes it. */
+  get quiescent(): boolean {
+    return this.node.quiescent;
+  }
+
+  /** Ends a quiet spell from outside (a deadline the host keeps, such as a TTL, came). */
+  wake(): void {
+    if (!this.node.quiescent) return;
+    this.node.wake();
+    // Like a request's, the Ready this makes is processed after a timer, never inside the caller.
+    this.scheduleProcess();
   }
 
   get id(): string {
@@ -149,21 +214,51 @@ export class RaftDriver<R> {
   }
 
   tick(): void {
+    if (this.node.quiescent) return;
     const now = this.host.now();
     this.expireWaiters(now);
     this.node.tick();
     if (this.role === "leader") {
       this.hooks.leaderTick?.(now);
       this.promoteLearners();
+      this.maybeQuiesce(now);
     }
     this.process();
     this.persistLaggingCommit();
+  }
+
+  /**
+   * On the leader, each tick: go quiet once the log has not grown for
+   * `afterTicks` ticks with nothing waiting here and no deadline near;
+   * Raft adds its own conditions (everyone caught up, see canQuiesce).
+   */
+  private maybeQuiesce(now: number): void {
+    const settings = this.options.quiesce;
+    if (!settings) return;
+    const last = this.storage.lastIndex();
+    if (last !== this.quietIndex || this.busy()) {
+      this.quietIndex = last;
+      this.quietTicks = 0;
+      return;
+    }
+    if (++this.quietTicks < settings.afterTicks) return;
+    const due = this.hooks.nextDeadline?.() ?? null;
+    if (due !== null && due - now < settings.marginMs) return;
+    this.node.quiesce();
+  }
+
+  /** Requests waiting here on Raft: proposals, quorum reads, or a Ready about to be processed. */
+  private busy(): boolean {
+    return this.proposals.size > 0 || this.reads.size > 0 || this.nextReadRound.length > 0 || this.readyQueued;
   }
 
   // ---- proposals and reads ----
 
   /** Proposes `data`; resolves with what applying it returned, here, once committed. */
   propose(data: string): Promise<R> {
+    // Refused here, not at persist time: a log row holds at most 2 MB.
+    const tooLarge = entryTooLarge(data);
+    if (tooLarge) return Promise.reject(tooLarge);
     const r = this.node.propose(data);
     if (!r.ok) return this.refused(r.message);
     return this.awaitEntry(r.index, r.term);
@@ -263,26 +358,85 @@ export class RaftDriver<R> {
   }
 
   private process(): void {
-    while (this.node.hasReady()) {
-      const rd = this.node.ready();
-      if (rd.softState) this.roleChanged(rd.softState.role, rd.softState.leader);
-      this.send(rd.messages);
-      if (rd.hardState) this.hardState = rd.hardState;
-      if (this.role === "leader" && rd.entries.length > 0) this.lastProposalBatch = rd.entries.length;
-      this.persist(rd);
-      this.hooks.persisted?.(rd);
-      this.send(rd.messagesAfterPersist);
-      if (rd.snapshot) {
-        this.state.restore(rd.snapshot.data, rd.snapshot.meta.index);
-        this.applied = this.snapshotIndex = rd.snapshot.meta.index;
-      }
-      if (rd.compaction) this.snapshotIndex = rd.compaction.meta.index;
-      for (const e of rd.committedEntries) this.applyEntry(e);
-      for (const rs of rd.readStates) this.readConfirmed(rs);
-      this.node.advance(rd);
+    try {
+      while (this.node.hasReady()) this.handleReady(this.node.ready());
+    } catch (err) {
+      this.failed(err as Error);
     }
     this.serveReads();
     this.maybeCompact();
+  }
+
+  /**
+   * A Ready that could not be handled (a storage transaction refused, say a
+   * row over its size limit, or an entry that failed to apply) can be
+   * neither redone nor skipped: Raft waits for it to be advanced, and what
+   * it promised may not be durable. Going on would leave the member wedged
+   * or wrong, so it stops here and its host restarts it from storage, which
+   * is exactly what a crash at this point would have left.
+   */
+  private failed(err: Error): never {
+    this.host.fail(err);
+    throw err;
+  }
+
+  private handleReady(rd: Ready): void {
+    if (rd.softState) this.roleChanged(rd.softState.role, rd.softState.leader);
+    const quiescence = rd.softState && rd.softState.quiescent !== this.wasQuiescent ? rd.softState.quiescent : undefined;
+    // Awake again: the mark goes before anything leaves, since a member that
+    // restarts with its mark believes it has sent nothing since.
+    if (quiescence === false) this.markQuiescence(false);
+    this.send(rd.messages);
+    if (rd.hardState) this.hardState = rd.hardState;
+    if (this.role === "leader" && rd.entries.length > 0) this.lastProposalBatch = rd.entries.length;
+    this.persist(rd);
+    if (quiescence === true) this.markQuiescence(true);
+    this.hooks.persisted?.(rd);
+    this.send(rd.messagesAfterPersist);
+    if (rd.snapshot) {
+      this.state.restore(rd.snapshot.data, rd.snapshot.meta.index);
+      this.applied = this.snapshotIndex = rd.snapshot.meta.index;
+    }
+    if (rd.compaction) this.snapshotIndex = rd.compaction.meta.index;
+    for (const e of rd.committedEntries) this.applyEntry(e);
+    for (const rs of rd.readStates) this.readConfirmed(rs);
+    this.node.advance(rd);
+    if (quiescence !== undefined) this.quiescenceChanged(quiescence);
+  }
+
+  /**
+   * Keeps storage in step with a quiet spell: going quiet writes the mark
+   * with the hard state it relies on (the commit index is written lazily
+   * otherwise), once the Ready is persisted; waking removes it first.
+   */
+  private markQuiescence(quiescent: boolean): void {
+    this.wasQuiescent = quiescent;
+    // A quiet spell starts counting afresh after each wake: heartbeats sent
+    // just before going quiet could otherwise still be on their way.
+    this.quietTicks = 0;
+    if (quiescent) {
+      const hs = this.hardState ?? this.storage.hardState();
+      const mark: QuiescenceMark = { term: hs.term, commit: hs.commit, leader: this.leader };
+      this.storage.transaction(() => {
+        this.storage.setHardState(hs);
+        this.storage.setQuiescence(mark);
+      });
+    } else if (this.storage.quiescence()) {
+      this.storage.transaction(() => this.storage.setQuiescence(null));
+    }
+  }
+
+  /**
+   * Tells the host, after the Ready that changed it. A member that went
+   * quiet with requests of its own still waiting (a read whose answer was
+   * lost, say) wakes at once: they time out only on ticks.
+   */
+  private quiescenceChanged(quiescent: boolean): void {
+    if (quiescent && this.busy()) {
+      this.node.wake();
+      return;
+    }
+    this.hooks.quiescenceChanged?.(quiescent);
   }
 
   /**
@@ -324,7 +478,12 @@ export class RaftDriver<R> {
 
   /** From the tick: writes a commit index that no Ready has carried to storage since it changed. */
   private persistLaggingCommit(): void {
-    if (this.hardStateDue(true)) this.storage.transaction(() => this.storage.setHardState(this.hardState!));
+    if (!this.hardStateDue(true)) return;
+    try {
+      this.storage.transaction(() => this.storage.setHardState(this.hardState!));
+    } catch (err) {
+      this.failed(err as Error);
+    }
   }
 
   /** Sends messages, keeping those for the peer whose call is being answered to ride back on it. */

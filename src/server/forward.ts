@@ -9,6 +9,9 @@ import type { RaftDriver } from "./driver.ts";
 import { RaftError } from "./raft-error.ts";
 
 export async function forwardToLeader<T, R>(driver: RaftDriver<R>, call: (leader: string) => Promise<T>, timeoutMs: number): Promise<T> {
+  // A quiet follower wakes: should the leader it knows be gone, it must tick
+  // to notice and elect another (the call alone would only time out).
+  driver.wake();
   await driver.waitForLeader();
   try {
     return await withTimeout(driver.host, call(driver.leader), timeoutMs);

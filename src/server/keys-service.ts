@@ -7,15 +7,17 @@
 import { goJSONLine } from "../go/json.ts";
 import { keysOperation } from "../v2/operation.ts";
 import { isReadOnly, type KeysRequest } from "../v2/request.ts";
-import { raftInternalError, V2Error, v2ErrorStatus, type V2ErrorBody } from "../v2/errors.ts";
+import { postTooLarge, raftInternalError, V2Error, v2ErrorBody, v2ErrorStatus, type V2ErrorBody } from "../v2/errors.ts";
 import type { ApplyResult } from "../v2/store.ts";
 import type { Watcher } from "../v2/watchers.ts";
 import { openWatch, type WatchStream } from "../v2/watch-stream.ts";
 import type { BatchedKeysReply, KeysReply } from "./api.ts";
 import type { RaftDriver } from "./driver.ts";
 import { forwardToLeader } from "./forward.ts";
+import { EntryTooLarge, tooManyWatchers } from "./limits.ts";
 import { memberRemoved, RaftError } from "./raft-error.ts";
 import { encodeCommand, type EntryResult, type ReplicaState } from "./state.ts";
+import type { V2Access } from "./v2-access.ts";
 
 /** Reads stop joining a batch's answer past this many bytes of bodies (RPC messages have a size limit). */
 const BATCH_REPLY_BYTES = 8 * 1024 * 1024;
@@ -35,14 +37,24 @@ export class KeysService {
     private readonly forwardTimeoutMs: number,
     /** Whether this member knows it was removed from the cluster. */
     private readonly removed: () => boolean,
+    /** Who may use which key (v2 auth). */
+    private readonly access: V2Access,
   ) {}
 
   async keys(req: KeysRequest): Promise<KeysReply> {
-    if (!req.forwarded && !req.internal) this.countAuthCheck();
-    const now = this.driver.host.now();
-    const op = keysOperation(req, now);
     try {
       if (this.removed()) throw memberRemoved();
+      if (!req.internal && !req.authorized) {
+        // As in etcd, the member that received the request checks it, from
+        // its own auth records; one still catching up passes it on unchecked.
+        if (!(await this.access.current())) return await this.forward(req);
+        if (!(await this.access.mayUseKey(req.credentials, req.authKey ?? req.path, !isReadOnly(req), req.recursive))) {
+          return this.errorReply(v2ErrorBody(110, "Insufficient credentials", 0));
+        }
+        req = { ...req, authorized: true, credentials: undefined };
+      }
+      const now = this.driver.host.now();
+      const op = keysOperation(req, now);
       if (op.kind === "read" && !op.quorum && this.driver.caughtUp()) return this.localRead(req, now);
       if (op.kind === "watch") return this.watch(req);
       if (this.driver.role !== "leader") return await this.forward(req);
@@ -52,6 +64,8 @@ export class KeysService {
       }
       return await this.write(op.command, req.noValueOnSuccess);
     } catch (err) {
+      // A value whose escapes grew past what a log entry holds: as etcd answers a form body over its limit.
+      if (err instanceof EntryTooLarge) return this.errorReply(postTooLarge());
       if (!(err instanceof RaftError)) throw err;
       return { ...this.errorReply(raftInternalError(err.message)), retryable: err.retryable };
     }
@@ -97,15 +111,9 @@ export class KeysService {
       .finally(() => (this.expiryInFlight = false));
   }
 
-  /**
-   * etcd reads its internal "is auth enabled?" key before every keys request;
-   * while auth was never set up that read fails, so each keys request adds
-   * one to getsFail on the member that received it (etcd's counters are
-   * per member too). Members writes do the same in etcd; here they are
-   * validated in the Worker and not counted.
-   */
-  private countAuthCheck(): void {
-    this.state.store.stats.getsFail++;
+  /** When the next TTL key expires, or null when none has a TTL. */
+  nextExpiry(): number | null {
+    return this.state.store.nextExpiry();
   }
 
   private forward(req: KeysRequest): Promise<KeysReply> {
@@ -152,6 +160,10 @@ export class KeysService {
   }
 
   private watch(req: KeysRequest): KeysReply {
+    if (this.state.watchers() >= this.state.maxWatchers) {
+      // As a Worker refuses a watch past MAX_WATCHES: 503, error 300 with the cause.
+      return { ...this.errorReply(raftInternalError(tooManyWatchers(this.state.maxWatchers))), status: 503 };
+    }
     const id = this.nextWatchId++;
     let opened: WatchStream;
     try {

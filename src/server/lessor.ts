@@ -36,6 +36,16 @@ export class Lessor {
     return leases.filter((l) => this.deadline(l, now) <= now);
   }
 
+  /** The earliest deadline among `leases`, or null when there are none. */
+  next(leases: Lease[], now: number): number | null {
+    let next: number | null = null;
+    for (const lease of leases) {
+      const d = this.deadline(lease, now);
+      if (next === null || d < next) next = d;
+    }
+    return next;
+  }
+
   private deadline(lease: Lease, now: number): number {
     let d = this.deadlines.get(lease.id);
     if (d === undefined) {

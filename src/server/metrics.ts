@@ -30,6 +30,21 @@ export interface MemberMetrics {
   peerSentBytes: Record<string, number>;
   peerReceivedBytes: Record<string, number>;
   peerSendFailures: Record<string, number>;
+  /** Quiet: not ticking, no heartbeats, until a request or a message wakes it. */
+  quiescent: boolean;
+  usage: UsageCounts;
+}
+
+/** What a member did that Cloudflare bills, since it started (see src/replica/usage.ts). */
+export interface UsageCounts {
+  /** RPC calls received, from peers and from the Worker. */
+  requests: number;
+  alarms: number;
+  rowsRead: number;
+  /** SQLite rows written, and one per alarm set (billed as a row written). */
+  rowsWritten: number;
+  /** Milliseconds with the tick timer running. */
+  awakeMs: number;
 }
 
 /** A member that did not answer the scrape: only that it is down. */
@@ -74,6 +89,11 @@ export function renderMetrics(cluster: string, members: (MemberMetrics | MemberD
     { name: "etcd_network_peer_sent_failures_total", type: "counter", help: "The total number of send failures from peers.", samples: perPeer((m) => m.peerSendFailures) },
     { name: "etcd_server_version", type: "gauge", help: "Which version is running. 1 for 'server_version' label with current version.", samples: [{ labels: { server_version: version }, value: 1 }] },
     { name: "etcd_workers_member_up", type: "gauge", help: "Whether the member answered this scrape (1) or not (0).", samples: members.map((m) => ({ labels: { member: m.memberId }, value: "down" in m ? 0 : 1 })) },
+    { name: "etcd_workers_quiescent", type: "gauge", help: "Whether this member is quiet (1: no ticks, no heartbeats until a request wakes it) or awake (0).", samples: per((m) => (m.quiescent ? 1 : 0)) },
+    { name: "etcd_workers_do_requests_total", type: "counter", help: "Durable Object requests this member received (RPC calls and alarms), since it started.", samples: per((m) => m.usage.requests + m.usage.alarms) },
+    { name: "etcd_workers_do_rows_read_total", type: "counter", help: "SQLite rows this member read, since it started.", samples: per((m) => m.usage.rowsRead) },
+    { name: "etcd_workers_do_rows_written_total", type: "counter", help: "SQLite rows this member wrote (and alarms it set), since it started.", samples: per((m) => m.usage.rowsWritten) },
+    { name: "etcd_workers_awake_seconds_total", type: "counter", help: "Seconds this member spent ticking (awake, billed for duration), since it started.", samples: per((m) => m.usage.awakeMs / 1000) },
     { name: "etcd_workers_raft_term", type: "gauge", help: "The Raft term this member is in.", samples: per((m) => m.term) },
     { name: "etcd_workers_apply_lag", type: "gauge", help: "Entries the leader has committed that this member has not applied yet.", samples: lag(up) },
     { name: "etcd_workers_v3_watch_streams", type: "gauge", help: "v3 watch streams this member serves.", samples: per((m) => m.v3WatchStreams) },

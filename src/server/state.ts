@@ -1,6 +1,6 @@
 /**
- * What a replica applies committed Raft entries to: the v2 store, the v3
- * keyspace and the cluster's membership. Deterministic, so every replica that
+ * What a replica applies committed Raft entries to: the v2 store (with its
+ * auth records), the v3 keyspace and the cluster's membership. Deterministic, so every replica that
  * applies the same entries holds the same state; snapshots carry all three.
  *
  * The v2 store and the membership live in memory: a restart rebuilds them
@@ -12,32 +12,48 @@
 import { decodeConfigEntry, type Entry } from "../raft/index.ts";
 import type { StateMachine } from "./driver.ts";
 import { spanOf, type DurableMvccBackend } from "../v3/backend.ts";
+import { addsData, changeAlarms, hasAlarm, type AlarmMember, type AlarmRequest } from "../v3/alarms.ts";
 import { decodeV3Command } from "../v3/command.ts";
+import { errNoSpace } from "../v3/errors.ts";
 import { Keyspace } from "../v3/keyspace.ts";
 import { decodeDump, encodeDump, type EncodedDump } from "../v3/snapshot.ts";
 import type { V3Result } from "../v3/types.ts";
 import type { WatchEvent } from "../v3/watch.ts";
+import { AuthStore, type AuthCommand, type AuthResult, type AuthSnapshot } from "../v2/auth-store.ts";
 import type { Command } from "../v2/command.ts";
 import { loadStore, saveStore } from "../v2/snapshot.ts";
 import { Store, type ApplyResult } from "../v2/store.ts";
 import { emptyMembership, founded, withMember, withoutMember, type MemberContext, type Membership } from "./members.ts";
+import { MAX_WATCHERS_PER_MEMBER } from "./limits.ts";
 
-/** The data of a normal entry: a v2 store command, a v3 write (see src/v3/command.ts), or new peer URLs for a member. */
-export type NormalEntry = { command: Command } | { v3: unknown } | { memberUpdate: MemberUpdate };
+/** The data of a normal entry: a v2 store command, a v3 write (see src/v3/command.ts), new peer URLs for a member, an alarm raised or cleared, or a v2 auth change. */
+export type NormalEntry = { command: Command } | { v3: unknown } | { memberUpdate: MemberUpdate } | { alarm: AlarmRequest } | { auth: AuthCommand };
 
 export interface MemberUpdate {
   id: string;
   peerURLs: string[];
 }
 
-export type EntryResult = { kind: "store"; result: ApplyResult } | { kind: "v3"; result: V3Result } | { kind: "config" } | { kind: "noop" };
+export type EntryResult =
+  | { kind: "store"; result: ApplyResult }
+  | { kind: "v3"; result: V3Result }
+  | { kind: "alarm"; changed: AlarmMember[] }
+  | { kind: "auth"; result: AuthResult }
+  | { kind: "config" }
+  | { kind: "noop" };
 
 export class ReplicaState implements StateMachine<EntryResult> {
   store = new Store();
+  /** The v2 auth records: users, roles, whether auth is enabled (see src/v2/auth-store.ts). */
+  auth = new AuthStore();
   membership: Membership = emptyMembership();
+  /** The raised alarms (etcd's alarm store), the same on every member; NOSPACE refuses writes that add data. */
+  alarms: AlarmMember[] = [];
   readonly keyspace: Keyspace;
   /** v3 watchers open on this member's watch streams (each stream is one of v3Listeners). */
   v3Watchers = 0;
+  /** Watchers, v2 and v3 together, this member holds at most (tests lower it). */
+  maxWatchers = MAX_WATCHERS_PER_MEMBER;
   /** Live v3 keys (null: not counted since load or the last snapshot); see liveKeys. */
   private liveKeyCount: number | null = null;
   /**
@@ -76,14 +92,30 @@ export class ReplicaState implements StateMachine<EntryResult> {
       return { kind: "config" };
     }
     if ("v3" in data) return this.applyV3(entry.index, data.v3);
+    if ("alarm" in data) {
+      const { alarms, changed } = changeAlarms(this.alarms, data.alarm);
+      this.alarms = alarms;
+      return { kind: "alarm", changed };
+    }
+    if ("auth" in data) {
+      const { result, writes } = this.auth.apply(data.auth);
+      this.store.recordInternalWrites(writes);
+      return { kind: "auth", result };
+    }
     return { kind: "store", result: this.store.apply(data.command) };
   }
 
   private applyV3(index: number, encoded: unknown): EntryResult {
     // Already in the backend: applied before a restart.
     if (index <= this.mvcc.appliedIndex()) return { kind: "noop" };
+    const cmd = decodeV3Command(encoded);
+    // As etcd's capped applier: under NOSPACE every member refuses what adds
+    // data, whatever its own size, since the alarm came through the log.
+    // Nothing reaches the backend, so a replay after a restart (with the
+    // alarms as they were at this index) refuses it again.
+    if (hasAlarm(this.alarms, "NOSPACE") && addsData(cmd)) return { kind: "v3", result: { ok: false, error: errNoSpace().body } };
     let result!: V3Result;
-    this.mvcc.applyAt(index, () => (result = this.keyspace.apply(decodeV3Command(encoded))));
+    this.mvcc.applyAt(index, () => (result = this.keyspace.apply(cmd)));
     const change = this.keyspace.takeEvents();
     if (change) {
       if (this.liveKeyCount !== null) this.liveKeyCount += liveKeyDelta(change.events);
@@ -114,13 +146,18 @@ export class ReplicaState implements StateMachine<EntryResult> {
     }
   }
 
+  /** Watchers this member holds now, v2 and v3 together (see maxWatchers). */
+  watchers(): number {
+    return this.store.hub.count + this.v3Watchers;
+  }
+
   /** Whether `id` was removed from the cluster for good. */
   isRemoved(id: string): boolean {
     return this.membership.removed.includes(id);
   }
 
   encode(): string {
-    return JSON.stringify({ store: saveStore(this.store), membership: this.membership, v3: encodeDump(this.mvcc.dump()) });
+    return JSON.stringify({ store: saveStore(this.store), membership: this.membership, alarms: this.alarms, auth: this.auth.toJSON(), v3: encodeDump(this.mvcc.dump()) });
   }
 
   /**
@@ -130,11 +167,13 @@ export class ReplicaState implements StateMachine<EntryResult> {
    * is newer than the snapshot and stays as it is.
    */
   restore(data: string, index: number): void {
-    const parsed = JSON.parse(data) as { store: string; membership: Membership; v3?: EncodedDump };
+    const parsed = JSON.parse(data) as { store: string; membership: Membership; alarms?: AlarmMember[]; auth?: AuthSnapshot; v3?: EncodedDump };
     const watchers = this.store.hub;
     this.store = loadStore(parsed.store);
     this.store.adoptWatchers(watchers);
     this.membership = parsed.membership;
+    this.alarms = parsed.alarms ?? [];
+    this.auth = AuthStore.fromJSON(parsed.auth);
     if (parsed.v3 && index > this.mvcc.appliedIndex()) {
       this.mvcc.load(decodeDump(parsed.v3), index);
       this.liveKeyCount = null;
@@ -160,5 +199,15 @@ export function encodeCommand(command: Command): string {
 
 export function encodeMemberUpdate(memberUpdate: MemberUpdate): string {
   const entry: NormalEntry = { memberUpdate };
+  return JSON.stringify(entry);
+}
+
+export function encodeAlarm(alarm: AlarmRequest): string {
+  const entry: NormalEntry = { alarm };
+  return JSON.stringify(entry);
+}
+
+export function encodeAuthCommand(auth: AuthCommand): string {
+  const entry: NormalEntry = { auth };
   return JSON.stringify(entry);
 }

@@ -58,6 +58,11 @@ export class V3Leases {
     }
   }
 
+  /** On the leader: when the next lease would expire without a keepalive, or null when there are no leases. */
+  nextDeadline(now: number): number | null {
+    return this.lessor.next(this.state.mvcc.leases(), now);
+  }
+
   roleChanged(role: Role): void {
     if (role !== "leader") this.lessor.reset();
   }

@@ -4,7 +4,8 @@
  * proposal, or a call forwarded to the leader. Requests are checked first,
  * as etcd's gRPC layer checks them, so a bad one never reaches the log.
  */
-import { errLeaseTTLTooLarge, GrpcCode, V3Error } from "../v3/errors.ts";
+import { errLeaseTTLTooLarge, errNoSpace, errRequestTooLarge, GrpcCode, V3Error } from "../v3/errors.ts";
+import { addsData, listAlarms, type AlarmRequest, type AlarmResponse } from "../v3/alarms.ts";
 import { encodeV3Entry } from "../v3/command.ts";
 import { checkDelete, checkPut, checkRange, checkTxn, isReadOnlyTxn } from "../v3/validate.ts";
 import type { V3Command } from "../v3/types.ts";
@@ -12,15 +13,19 @@ import { hashVersions } from "../v3/hash.ts";
 import type { V3MemberStatus, V3Reply, V3Request, V3Response } from "./api.ts";
 import type { RaftDriver } from "./driver.ts";
 import { forwardToLeader } from "./forward.ts";
+import { EntryTooLarge } from "./limits.ts";
+import { NO_QUOTA, overQuota, type BackendQuota } from "./quota.ts";
 import { memberRemoved, RaftError } from "./raft-error.ts";
 import { MAX_LEASE_TTL, MIN_LEASE_TTL, newLeaseId, V3Leases } from "./v3-leases.ts";
-import type { EntryResult, ReplicaState } from "./state.ts";
+import { encodeAlarm, type EntryResult, type ReplicaState } from "./state.ts";
 
 /** Calls the leader's v3(): the host's RPC to another member. */
 export type LeaderV3 = (leader: string, req: V3Request) => Promise<V3Reply>;
 
 export class V3Service {
   readonly leases: V3Leases;
+  /** This member's NOSPACE alarm while its proposal is on its way (see raiseNoSpace). */
+  private raising: Promise<void> | null = null;
 
   constructor(
     private readonly driver: RaftDriver<EntryResult>,
@@ -29,6 +34,7 @@ export class V3Service {
     private readonly forwardTimeoutMs: number,
     /** Whether this member knows it was removed from the cluster. */
     private readonly removed: () => boolean,
+    private readonly quota: BackendQuota = NO_QUOTA,
   ) {
     this.leases = new V3Leases(driver, state);
   }
@@ -44,12 +50,16 @@ export class V3Service {
         return await this.read(req, serializable, () => this.state.keyspace.readTxn(txn));
       }
       if (req.method === "leaseLeases") return await this.read(req, false, () => this.leases.leases());
+      // etcd answers the alarm list from the member asked.
+      if (req.method === "alarm" && req.req.action === "GET") return this.answer(this.alarmList(req.req));
       if (this.driver.role !== "leader") return await this.forward(req);
       if (req.method === "leaseKeepAlive") return this.answer(this.leases.keepAlive(req.req.id));
       if (req.method === "leaseTimeToLive") return this.answer(this.leases.timeToLive(req.req.id, req.req.keys));
+      if (req.method === "alarm") return await this.changeAlarm(req.req);
       return await this.write(command(req));
     } catch (err) {
       if (err instanceof V3Error) return { ok: false, error: err.body, leader: this.driver.leader };
+      if (err instanceof EntryTooLarge) return { ok: false, error: errRequestTooLarge().body, leader: this.driver.leader };
       if (err instanceof RaftError) {
         return { ok: false, error: { code: GrpcCode.Unavailable, message: err.message }, retryable: err.retryable, leader: this.driver.leader };
       }
@@ -68,6 +78,7 @@ export class V3Service {
       raftAppliedIndex: this.driver.applied,
       revision,
       dbSize,
+      alarms: this.state.alarms,
     };
     if (withHash) status.hash = hashVersions(this.state.mvcc.dump().versions, revision);
     return status;
@@ -83,13 +94,47 @@ export class V3Service {
   }
 
   private async write(cmd: V3Command): Promise<V3Reply> {
-    const out = await this.driver.propose(encodeV3Entry(cmd));
+    const data = encodeV3Entry(cmd);
+    if (addsData(cmd) && overQuota(this.quota, data.length)) {
+      await this.raiseNoSpace();
+      throw errNoSpace();
+    }
+    const out = await this.driver.propose(data);
     if (out.kind !== "v3") throw new Error(`a v3 command applied as ${out.kind}`);
     const result = out.result;
     if (!result.ok) return { ok: false, error: result.error, leader: this.driver.leader };
     // Each success holds its response under the name of its op.
     const { ok: _, ...named } = result;
     return this.answer(Object.values(named)[0] as V3Response);
+  }
+
+  /**
+   * NOSPACE, raised as etcd raises it: through the log, so that every member
+   * refuses writes that add data from the same entry on (see ReplicaState),
+   * until it is deactivated. Proposed once, not once per refused write.
+   */
+  private raiseNoSpace(): Promise<void> {
+    const id = this.driver.id;
+    if (this.state.alarms.some((a) => a.memberId === id && a.alarm === "NOSPACE")) return Promise.resolve();
+    this.raising ??= this.driver
+      .propose(encodeAlarm({ action: "ACTIVATE", memberId: id, alarm: "NOSPACE" }))
+      .then(
+        () => {},
+        () => {},
+      )
+      .finally(() => (this.raising = null));
+    return this.raising;
+  }
+
+  private alarmList(req: AlarmRequest): AlarmResponse {
+    return { revision: this.state.keyspace.revision(), alarms: listAlarms(this.state.alarms, req.alarm) };
+  }
+
+  /** ACTIVATE or DEACTIVATE, through the log; answers with the alarms it changed. */
+  private async changeAlarm(req: AlarmRequest): Promise<V3Reply> {
+    const out = await this.driver.propose(encodeAlarm(req));
+    if (out.kind !== "alarm") throw new Error(`an alarm applied as ${out.kind}`);
+    return this.answer({ revision: this.state.keyspace.revision(), alarms: out.changed });
   }
 
   private forward(req: V3Request): Promise<V3Reply> {

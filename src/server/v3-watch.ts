@@ -4,12 +4,22 @@
  * disk, not a fixed window) and then from every write this member applies.
  * Each watcher has the next revision it must see, so no revision is skipped
  * or sent twice, also when a snapshot replaces the keyspace under it.
+ *
+ * A reader that falls behind is not sent more than WATCH_BACKLOG_BYTES: past
+ * that, watchers with events to send wait, and catch up from history once
+ * the reader has taken what is queued (etcd's "victim" watchers), or are
+ * canceled with the compaction's revision if history was compacted
+ * meanwhile, as etcd cancels them.
  */
 import type { WatchRequest, WatchResponse } from "../v3/gateway-watch.ts";
 import { history, select, selectorOf, type WatchEvent, type WatchSelector } from "../v3/watch.ts";
 import { decodeWatchRequest, encodeWatchResponse } from "../v3/gateway-watch.ts";
 import { forEachLine } from "./lines.ts";
+import { tooManyWatchers } from "./limits.ts";
 import type { ReplicaState } from "./state.ts";
+
+/** Bytes of responses a stream may have queued for its reader before its watchers wait (see above). */
+export const WATCH_BACKLOG_BYTES = 1 << 20;
 
 interface Watcher {
   id: number;
@@ -54,7 +64,8 @@ export function watchStream(
           session?.close();
         }
       };
-      const s = new WatchSession(state, send, timers);
+      const backlogged = () => (controller.desiredSize ?? 0) < -WATCH_BACKLOG_BYTES;
+      const s = new WatchSession(state, send, timers, backlogged);
       session = s;
       const end = () => {
         s.close();
@@ -64,6 +75,10 @@ export function watchStream(
         s.handle(decodeWatchRequest(line));
         return true;
       }).catch(() => end());
+    },
+    // The reader has taken everything queued.
+    pull() {
+      session?.resume();
     },
     cancel() {
       session?.close();
@@ -77,6 +92,8 @@ export class WatchSession {
   private readonly listener = (change: { revision: number; events: WatchEvent[] } | null) => this.changed(change);
   /** Watchers created since the last sync, waiting for their history. */
   private readonly unsynced: Watcher[] = [];
+  /** Watchers with events they were not sent because the reader is backlogged; they catch up from history (see resume). */
+  private readonly behind = new Set<Watcher>();
   /** Stops the progress ticks; set while some watcher asked for progress_notify. */
   private stopTicks: (() => void) | null = null;
 
@@ -84,6 +101,8 @@ export class WatchSession {
     private readonly state: ReplicaState,
     private readonly sendResponse: (response: WatchResponse) => void,
     private readonly timers: WatchTimers,
+    /** Whether the reader has more than it should queued already (see WATCH_BACKLOG_BYTES). */
+    private readonly backlogged: () => boolean = () => false,
   ) {
     state.v3Listeners.add(this.listener);
   }
@@ -99,10 +118,18 @@ export class WatchSession {
     if ("progress" in req) this.send({ revision, watchId: -1 });
   }
 
+  /** Watchers left behind catch up from history, as long as the reader keeps up. */
+  resume(): void {
+    if (this.behind.size === 0) return;
+    const revision = this.state.keyspace.revision();
+    for (const w of [...this.behind]) this.catchUp(w, revision);
+  }
+
   close(): void {
     this.state.v3Listeners.delete(this.listener);
     this.state.v3Watchers -= this.watchers.size;
     this.watchers.clear();
+    this.behind.clear();
     this.stopTicks?.();
     this.stopTicks = null;
   }
@@ -131,8 +158,12 @@ export class WatchSession {
   }
 
   private create(c: Extract<WatchRequest, { create: unknown }>["create"]): void {
-    const id = c.watchId > 0 ? c.watchId : this.nextId++;
     const revision = this.state.keyspace.revision();
+    if (this.state.watchers() >= this.state.maxWatchers) {
+      // Refused in-band, as etcd refuses a watch it cannot create.
+      return this.send({ revision, watchId: -1, created: true, canceled: true, cancelReason: tooManyWatchers(this.state.maxWatchers) });
+    }
+    const id = c.watchId > 0 ? c.watchId : this.nextId++;
     const compacted = this.state.mvcc.compacted();
     this.send({ revision, watchId: id, created: true });
     if (c.startRevision > 0 && c.startRevision < compacted) {
@@ -157,26 +188,47 @@ export class WatchSession {
     for (const w of this.unsynced.splice(0)) if (this.watchers.get(w.id) === w) this.catchUp(w, revision);
   }
 
-  /** Sends a watcher the history it has not seen, up to `revision`, in one response. */
+  /**
+   * Sends a watcher the history it has not seen, up to `revision`, in one
+   * response; leaves it behind while the reader is backlogged, and cancels it
+   * when that history was compacted away.
+   */
   private catchUp(w: Watcher, revision: number): void {
+    if (this.watchers.get(w.id) !== w) return void this.behind.delete(w);
     if (w.next > revision) return;
-    const events = history(this.state.mvcc, w.selector, w.next);
+    if (this.backlogged()) {
+      this.behind.add(w);
+      return;
+    }
+    this.behind.delete(w);
+    const compacted = this.state.mvcc.compacted();
+    if (w.next < compacted) {
+      this.watchers.delete(w.id);
+      this.state.v3Watchers--;
+      return this.send({ watchId: w.id, canceled: true, compactRevision: compacted });
+    }
+    const events = history(this.state.mvcc, w.selector, w.next).filter((e) => e.kv.modRevision <= revision);
     w.next = revision + 1;
     if (events.length > 0) this.send({ revision, watchId: w.id, events });
   }
 
   private changed(change: { revision: number; events: WatchEvent[] } | null): void {
     const revision = this.state.keyspace.revision();
-    for (const w of this.watchers.values()) {
-      if (change === null) {
+    for (const w of [...this.watchers.values()]) {
+      if (change === null || this.behind.has(w)) {
         this.catchUp(w, revision);
         continue;
       }
       if (change.revision < w.next) continue;
       // Revisions it has not been sent (none, normally) come from history first.
       if (change.revision > w.next) this.catchUp(w, change.revision - 1);
-      w.next = change.revision + 1;
+      if (this.behind.has(w) || this.watchers.get(w.id) !== w) continue;
       const events = select(w.selector, change.events);
+      if (events.length > 0 && this.backlogged()) {
+        this.behind.add(w);
+        continue;
+      }
+      w.next = change.revision + 1;
       if (events.length > 0) this.send({ revision: change.revision, watchId: w.id, events });
     }
   }

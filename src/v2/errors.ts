@@ -86,6 +86,18 @@ export function raftInternalError(cause: string): V2ErrorBody {
   return v2ErrorBody(ErrorCode.RaftInternal, cause, 0);
 }
 
+/**
+ * What etcd answers for a form body over Go's limit (its error 210 with
+ * Go's text, at index 0); here also for a body over our request limit and
+ * for a write whose log entry would not fit a storage row.
+ */
+export function postTooLarge(): V2ErrorBody {
+  return v2ErrorBody(ErrorCode.InvalidForm, POST_TOO_LARGE, 0);
+}
+
+/** Go's net/http error for a form body over its limit. */
+export const POST_TOO_LARGE = "http: POST too large";
+
 export function v2ErrorStatus(code: number): number {
   return STATUS[code] ?? 400;
 }

@@ -29,6 +29,8 @@ export interface StoreEvent {
   refresh: boolean;
   /** Whether the node it removed (delete/expire) was a directory. */
   prevDir: boolean;
+  /** Set for writes to the auth records (see Store.recordInternalWrites): they take an index but match no key. */
+  internal?: true;
 }
 
 export function newEvent(action: Action, node: NodeExtern, index: number, prevNode?: NodeExtern): StoreEvent {

@@ -4,6 +4,7 @@
  * texts etcd reports (as the cause of error 210), and body values placed
  * before query values so that the body wins.
  */
+import { POST_TOO_LARGE } from "./errors.ts";
 
 export type Params = Map<string, string[]>;
 
@@ -150,7 +151,7 @@ export function parseForm(
     const media = mediaType(contentType || "application/octet-stream");
     error = media.error;
     if (media.type === "application/x-www-form-urlencoded") {
-      if (body.length > MAX_FORM_BYTES) return { params, error: "http: POST too large" };
+      if (body.length > MAX_FORM_BYTES) return { params, error: POST_TOO_LARGE };
       error ??= parseQuery(body, params).error;
     }
   }

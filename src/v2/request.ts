@@ -6,6 +6,7 @@
 import { ErrorCode, V2Error } from "./errors.ts";
 import { cleanPath } from "./path.ts";
 import type { Params } from "./form.ts";
+import type { Credentials } from "./auth-roles.ts";
 
 export type KeysMethod = "GET" | "HEAD" | "PUT" | "POST" | "DELETE";
 
@@ -38,6 +39,16 @@ export interface KeysRequest {
   forwarded?: boolean;
   /** A read the server makes for itself (the /health check): not a client's keys request. */
   internal?: boolean;
+  /**
+   * The client's basic credentials, until a member has checked the
+   * request's access (src/server/v2-access.ts): undefined without an
+   * Authorization header, null for one that is not valid basic auth.
+   */
+  credentials?: Credentials | null;
+  /** The key as the URL named it (decoded, not cleaned), which etcd checks permissions on; `path` when absent. */
+  authKey?: string;
+  /** Set once a member has checked access, so that the leader it passes the request to does not check again. */
+  authorized?: boolean;
 }
 
 /** GET and HEAD change nothing: safe to send again, to any member. */

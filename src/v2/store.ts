@@ -278,6 +278,18 @@ export class Store {
     return last ?? { wire: { action: "expire" }, index: this.index, refresh: false, prevDir: false };
   }
 
+  /**
+   * Records `count` writes to etcd's internal records, which live outside
+   * this tree (the v2 auth records, src/v2/auth-store.ts): as in etcd, each
+   * takes the next index and a place in the history, but no watch sees it.
+   */
+  recordInternalWrites(count: number): void {
+    for (let i = 0; i < count; i++) {
+      this.index++;
+      this.hub.history.add({ wire: { action: "set" }, index: this.index, refresh: false, prevDir: false, internal: true });
+    }
+  }
+
   // ---- helpers ----
 
   private publish(e: StoreEvent, refresh: boolean): void {

@@ -51,3 +51,4 @@ export const errFutureRev = error(GrpcCode.OutOfRange, "etcdserver: mvcc: requir
 export const errLeaseNotFound = error(GrpcCode.NotFound, "etcdserver: requested lease not found");
 export const errLeaseExists = error(GrpcCode.FailedPrecondition, "etcdserver: lease already exists");
 export const errLeaseTTLTooLarge = error(GrpcCode.OutOfRange, "etcdserver: too large lease TTL");
+export const errNoSpace = error(GrpcCode.ResourceExhausted, "etcdserver: mvcc: database space exceeded");

@@ -199,6 +199,17 @@ function int64(node: Json | undefined): number {
   return integer(node, "int64", -(2n ** 63n), 2n ** 63n - 1n);
 }
 
+/** A uint64 id (a member's), taken as int64 is, kept exact past 2^53: in hex, as members are named here. */
+function uint64Hex(node: Json | undefined): string {
+  if (node === undefined) return "0";
+  if (typeof node === "string" && node.startsWith('"')) node = unmarshalText(node.slice(1, -1));
+  if (node === "null") return "0";
+  if (kind(node) !== "number") throw typeError(node, "uint64");
+  const n = /^\d+$/.test(node as string) ? BigInt(node as string) : null;
+  if (n === null || n >= 2n ** 64n) throw invalid(`json: cannot unmarshal number ${node} into Go value of type uint64`);
+  return n.toString(16);
+}
+
 /** json.Unmarshal's view of a text: exactly one JSON value, or its syntax error. */
 function unmarshalText(text: string): Json {
   try {
@@ -444,4 +455,4 @@ const HTTP_STATUS: Record<number, number> = {
 };
 
 /** The building blocks, for the other services' messages (gateway-lease.ts). */
-export { bool, bytes, fields, header as responseHeader, int64, keyValue as encodeKeyValue, omitZero, readBody as readMessage, type Field, type Json };
+export { bool, bytes, enumValue, fields, header as responseHeader, int64, keyValue as encodeKeyValue, omitZero, readBody as readMessage, uint64Hex, type Field, type Json };

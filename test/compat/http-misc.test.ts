@@ -148,9 +148,10 @@ describe("HTTP details", () => {
 
   // Deliberate difference: a 2 MiB value. etcd 3.4 accepts it: 201 and the
   // value reads back (no v2 size limit; Go's form limit is 10 MiB). A Durable
-  // Object storage row holds at most 2 MB, so our server refuses values over
-  // 1.5 MiB with an etcd-style 209 "Invalid field" error and stores nothing
-  // (not even the parent directory: the 404's cause is the prefix itself).
+  // Object storage row holds at most 2 MB, so our server refuses bodies over
+  // 1.5 MiB with etcd's answer to a form over Go's limit (210, "http: POST
+  // too large") and stores nothing (not even the parent directory: the 404's
+  // cause is the prefix itself).
   const hugeNode = `{"key":"{p}/huge","value":"${TWO_MIB}","modifiedIndex":base+1,"createdIndex":base+1}`;
   sidedSequence(
     "http-value-too-large",
@@ -166,7 +167,7 @@ describe("HTTP details", () => {
         keysView("200", "base+2", `{"action":"delete","node":{"key":"{p}/huge","modifiedIndex":base+2,"createdIndex":base+1},"prevNode":${hugeNode}}`),
       ],
       ours: [
-        keysView("400", "0", '{"errorCode":209,"message":"Invalid field","cause":"request is too large: over 1572864 bytes","index":0}', false),
+        keysView("400", "0", '{"errorCode":210,"message":"Invalid POST form","cause":"http: POST too large","index":0}', false),
         keysView("404", "base", '{"errorCode":100,"message":"Key not found","cause":"{p}","index":base}', false),
         keysView("404", "base", '{"errorCode":100,"message":"Key not found","cause":"{p}","index":base}', false),
       ],

@@ -42,11 +42,28 @@ class SettlesReplacedEntries extends RaftDriver<KvApplied> {
   }
 }
 
+/** Resumes quiet from any quiescence mark, without checking that the log is still as the mark says. */
+class TrustsStaleQuiescence extends RaftDriver<KvApplied> {
+  protected override resumableQuiescence(): string | undefined {
+    return this.storage.quiescence()?.leader;
+  }
+}
+
+/** ...and keeps the mark when it wakes, so that it goes stale. */
+const keepsStaleQuiescence: DriverFactory = (storage, ...rest) => {
+  const write = storage.setQuiescence.bind(storage);
+  storage.setQuiescence = (mark) => {
+    if (mark) write(mark);
+  };
+  return new TrustsStaleQuiescence(storage, ...rest);
+};
+
 const BUGS: [string, DriverFactory, RegExp][] = [
   ["acknowledging a Ready before it is persisted", (...a) => new AcksBeforePersisting(...a), /state machine safety|leader completeness|not linearizable|overwrote its committed|log was lost or corrupted/],
   ["a default read served before the loaded log is applied", (...a) => new ReadsBeforeCatchingUp(...a), /went back in time/],
   ["catching up only to a commit index a crash can lose", (...a) => new TrustsStoredCommitIndex(...a), /went back in time/],
   ["a waiter resolved for a replaced entry", (...a) => new SettlesReplacedEntries(...a), /not linearizable|applied as a no-op/],
+  ["resuming quiet from a stale quiescence mark", keepsStaleQuiescence, /leader completeness|log matching|state machine safety|not linearizable|went back in time|election safety/],
 ];
 
 describe("planted driver bugs are caught by the simulator", () => {

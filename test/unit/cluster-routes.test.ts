@@ -44,6 +44,8 @@ function fakeEnv(status: Partial<ReplicaStatus>, seen: KeysRequest[] = []): Env 
     status: async () => s,
     storeStats: async () => newStats(),
     followerStats: async () => (s.state === "StateLeader" ? [] : null),
+    // Every cluster here exists already (see src/http/cluster-creation.ts).
+    created: async () => true,
   };
   return { REPLICA: { getByName: () => replica }, CLUSTER_SIZE: "3" } as unknown as Env;
 }
@@ -154,6 +156,7 @@ describe("when the member a batch went to fails", () => {
           if (id === first.id) throw new Error("replica crashed");
           return Promise.all(reqs.map(keys));
         },
+        created: async () => true,
       };
       return replica;
     };

@@ -9,15 +9,29 @@ describe("config", () => {
       clusterSize: 3,
       snapshotEvery: 10_000,
       maxWatches: 0,
+      quotaBackendBytes: 2 * 1024 * 1024 * 1024,
       watchProgressNotifyMs: 600_000,
       debugFaults: false,
+      dashboard: false,
+      placement: { locations: [], jurisdiction: null },
+      peerDelayMs: 0,
       discovery: { baseURL: null, tokenTTLSeconds: 604_800, newPerMinute: 60 },
+      adminToken: null,
     });
   });
 
+  it("takes an admin token of 16 visible characters or more, and never repeats a bad one", () => {
+    expect(config({ ADMIN_TOKEN: "0123456789abcdef" }).adminToken).toBe("0123456789abcdef");
+    for (const bad of ["short-secret", "sixteen chars ok"]) {
+      expect(() => config({ ADMIN_TOKEN: bad })).toThrow("ADMIN_TOKEN must be at least 16 visible ASCII characters, without spaces");
+      expect(() => config({ ADMIN_TOKEN: bad })).not.toThrow(bad);
+    }
+  });
+
   it("reads good values", () => {
-    const c = config({ CLUSTER_SIZE: "5", SNAPSHOT_EVERY: "200", MAX_WATCHES: "32256", DEBUG_FAULTS: "true", DISCOVERY_BASE_URL: "https://d.example.com/" });
-    expect([c.clusterSize, c.snapshotEvery, c.maxWatches, c.debugFaults, c.discovery.baseURL]).toEqual([5, 200, 32256, true, "https://d.example.com"]);
+    const c = config({ CLUSTER_SIZE: "5", SNAPSHOT_EVERY: "200", MAX_WATCHES: "32256", DEBUG_FAULTS: "true", DASHBOARD: "true", DISCOVERY_BASE_URL: "https://d.example.com/" });
+    expect(config({ QUOTA_BACKEND_BYTES: "8589934592" }).quotaBackendBytes).toBe(8 * 1024 ** 3);
+    expect([c.clusterSize, c.snapshotEvery, c.maxWatches, c.debugFaults, c.dashboard, c.discovery.baseURL]).toEqual([5, 200, 32256, true, true, "https://d.example.com"]);
   });
 
   const refused: [Vars, string][] = [
@@ -28,8 +42,11 @@ describe("config", () => {
     [{ SNAPSHOT_EVERY: "0" }, 'SNAPSHOT_EVERY must be a whole number from 1 to 1000000, not "0"'],
     [{ SNAPSHOT_EVERY: "1e3" }, 'SNAPSHOT_EVERY must be a whole number from 1 to 1000000, not "1e3"'],
     [{ MAX_WATCHES: "-1" }, 'MAX_WATCHES must be a whole number from 0 to 1000000, not "-1"'],
+    [{ QUOTA_BACKEND_BYTES: "16384" }, 'QUOTA_BACKEND_BYTES must be a whole number from 1048576 to 10000000000, not "16384"'],
+    [{ QUOTA_BACKEND_BYTES: "2GiB" }, 'QUOTA_BACKEND_BYTES must be a whole number from 1048576 to 10000000000, not "2GiB"'],
     [{ WATCH_PROGRESS_NOTIFY_MS: "5" }, 'WATCH_PROGRESS_NOTIFY_MS must be a whole number from 10 to 86400000, not "5"'],
     [{ DEBUG_FAULTS: "yes" }, 'DEBUG_FAULTS must be "true" or "false", not "yes"'],
+    [{ DASHBOARD: "on" }, 'DASHBOARD must be "true" or "false", not "on"'],
     [{ DISCOVERY_NEW_PER_MINUTE: "10001" }, 'DISCOVERY_NEW_PER_MINUTE must be a whole number from 0 to 10000, not "10001"'],
     [{ DISCOVERY_BASE_URL: "discovery.example.com" }, "DISCOVERY_BASE_URL must be an absolute http(s) URL"],
   ];

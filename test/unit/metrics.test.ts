@@ -20,13 +20,15 @@ const member = (id: string, extra: Partial<MemberMetrics> = {}): MemberMetrics =
   peerSentBytes: {},
   peerReceivedBytes: {},
   peerSendFailures: {},
+  quiescent: false,
+  usage: { requests: 5, alarms: 1, rowsRead: 7, rowsWritten: 3, awakeMs: 1500 },
   ...extra,
 });
 
 describe("renderMetrics", () => {
   const text = renderMetrics(
     'c"1',
-    [member("a1", { peerSentBytes: { b2: 700, a0: 5 }, peerReceivedBytes: { b2: 90 } }), member("b2", { appliedIndex: 7 }), { memberId: "c3", down: true }],
+    [member("a1", { peerSentBytes: { b2: 700, a0: 5 }, peerReceivedBytes: { b2: 90 } }), member("b2", { appliedIndex: 7, quiescent: true }), { memberId: "c3", down: true }],
     "3.4.23",
   );
   const lines = text.split("\n");
@@ -45,6 +47,13 @@ describe("renderMetrics", () => {
       'etcd_network_peer_sent_bytes_total{member="a1",To="b2"} 700',
     ]);
     expect(lines.filter((l) => l.startsWith("etcd_workers_apply_lag{"))).toEqual(['etcd_workers_apply_lag{member="a1"} 0', 'etcd_workers_apply_lag{member="b2"} 3']);
+  });
+
+  it("says which members are quiet, and what each did that is billed", () => {
+    expect(lines.filter((l) => l.startsWith("etcd_workers_quiescent{"))).toEqual(['etcd_workers_quiescent{member="a1"} 0', 'etcd_workers_quiescent{member="b2"} 1']);
+    expect(lines).toContain('etcd_workers_do_requests_total{member="a1"} 6');
+    expect(lines).toContain('etcd_workers_do_rows_written_total{member="b2"} 3');
+    expect(lines).toContain('etcd_workers_awake_seconds_total{member="a1"} 1.5');
   });
 
   it("reports a member that did not answer as down, with no other samples, and names the cluster in a comment", () => {

@@ -22,16 +22,19 @@ function setup() {
   const sent: WatchResponse[] = [];
   const queued: (() => void)[] = [];
   const ticking = new Set<() => void>();
-  const session = new WatchSession(state, (r) => sent.push(r), {
-    later: (fn) => queued.push(fn),
-    every: (fn) => {
+  /** Whether the reader has taken what was sent (see WATCH_BACKLOG_BYTES). */
+  const reader = { backlogged: false };
+  const timers = {
+    later: (fn: () => void) => queued.push(fn),
+    every: (fn: () => void) => {
       ticking.add(fn);
       return () => ticking.delete(fn);
     },
-  });
+  };
+  const session = new WatchSession(state, (r) => sent.push(r), timers, () => reader.backlogged);
   const runLater = () => queued.splice(0).forEach((fn) => fn());
   const tick = () => ticking.forEach((fn) => fn());
-  return { state, apply, sent, session, runLater, tick, ticking };
+  return { state, apply, sent, session, runLater, tick, ticking, reader };
 }
 
 const put = (key: string, value: string): V3Command => ({ op: "put", req: { key, value, lease: 0, prevKv: false, ignoreValue: false, ignoreLease: false } });
@@ -114,6 +117,48 @@ describe("a v3 watch session", () => {
     state.restore(leader.encode(), 2);
     expect(sent.map(summary).slice(1)).toEqual([[0, 3, false, false, ["PUT s@2", "PUT s@3"]]]);
     session.close();
+  });
+
+  it("a reader that falls behind: its watchers wait, then catch up from history in one response once it has drained; nothing lost or repeated", () => {
+    const { apply, sent, session, runLater, reader } = setup();
+    session.handle(create("b"));
+    session.handle(create("other"));
+    runLater();
+    reader.backlogged = true;
+    apply(put("b", "1")); // 2
+    apply(put("b", "2")); // 3
+    session.resume(); // still backlogged: nothing
+    expect(sent.length).toBe(2);
+    reader.backlogged = false;
+    session.resume();
+    apply(put("b", "3")); // 4: sent as usual
+    expect(sent.map(summary).slice(2)).toEqual([
+      [0, 3, false, false, ["PUT b@2", "PUT b@3"]],
+      [0, 4, false, false, ["PUT b@4"]],
+    ]);
+  });
+
+  it("a watcher left behind while its history is compacted is canceled with the compaction's revision, as etcd cancels it", () => {
+    const { state, apply, sent, session, runLater, reader } = setup();
+    session.handle(create("c"));
+    runLater();
+    reader.backlogged = true;
+    for (const v of ["1", "2", "3"]) apply(put("c", v)); // 2..4
+    apply({ op: "compact", req: { revision: 4, physical: false } });
+    reader.backlogged = false;
+    apply(put("c", "4")); // 5: the watcher catches up first, and finds its revision 2 compacted
+    apply(put("c", "5"));
+    expect(sent.slice(1)).toEqual([{ watchId: 0, canceled: true, compactRevision: 4 }]);
+    expect(state.v3Watchers).toBe(0);
+  });
+
+  it("past the member's bound on watchers, a create is refused in-band, as etcd refuses a watch it cannot create", () => {
+    const { state, sent, session } = setup();
+    state.maxWatchers = 1;
+    session.handle(create("a"));
+    session.handle(create("b"));
+    expect(sent[1]).toEqual({ revision: 1, watchId: -1, created: true, canceled: true, cancelReason: "etcdserver: too many watchers on this member (at most 1)" });
+    expect(state.v3Watchers).toBe(1);
   });
 
   it("counts live keys once, then keeps the count from each write's events, as a scan would find it", () => {

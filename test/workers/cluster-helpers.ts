@@ -67,6 +67,21 @@ function describe(x: unknown): string {
   }
 }
 
+const ensured = new Set<string>(["default"]);
+
+/**
+ * A named cluster's replicas stay empty until the cluster is created (see
+ * src/http/cluster-creation.ts); with no admin token, any request through
+ * the router creates it. Tests that talk to replicas directly call this first.
+ */
+export async function ensureCluster(cluster: string): Promise<void> {
+  if (ensured.has(cluster)) return;
+  const res = await bounded(call(`/clusters/${cluster}/version`), 15_000, `creating cluster ${cluster}`);
+  await res.text();
+  if (res.status !== 200) throw new Error(`creating cluster ${cluster}: /version answered ${res.status}`);
+  ensured.add(cluster);
+}
+
 /** An HTTP call to a named cluster, bounded in time. */
 export function clusterCall(cluster: string, path: string, init: RequestInit = {}, ms = 15_000): Promise<Response> {
   return bounded(call(`/clusters/${cluster}${path}`, init), ms, `${init.method ?? "GET"} /clusters/${cluster}${path}`);
@@ -164,6 +179,7 @@ export function appliedIndex(cluster: string, id: string, ms = 5000): Promise<nu
  * and the term.
  */
 export async function agreedLeader(cluster: string, ids: string[], ms = 15_000): Promise<{ leader: string; term: number }> {
+  await ensureCluster(cluster);
   return waitUntil(
     async () => {
       const all = await Promise.all(ids.map((id) => status(cluster, id, 2000)));

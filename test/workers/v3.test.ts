@@ -7,6 +7,7 @@
 import { abortAllDurableObjects } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { putRequest, rangeRequest } from "../../src/v3/requests.ts";
+import { MAX_V3_BODY_BYTES } from "../../src/server/limits.ts";
 import { agreedLeader, bounded, debug, founders, replica, SNAPSHOT_EVERY, waitUntil } from "./cluster-helpers.ts";
 import { call } from "./helpers.ts";
 import { dumpOf, ok, v3 } from "./v3-helpers.ts";
@@ -98,16 +99,17 @@ describe("the v3 keyspace across replicas", () => {
 });
 
 describe("the v3 gateway's request limit", () => {
-  it("refuses a body over 1.5 MiB with etcd's error, and stores nothing", async () => {
-    const value = btoa("x".repeat(1_200_000)); // 1.6 MB of base64
+  it("refuses a body over MAX_V3_BODY_BYTES with etcd's error, and stores nothing", async () => {
+    const value = btoa("x".repeat(1_600_000)); // 2.13 MB of base64
     const body = JSON.stringify({ key: btoa("big"), value });
+    expect(body.length).toBeGreaterThan(MAX_V3_BODY_BYTES);
     const res = await call("/v3/kv/put", { method: "POST", body });
     expect(res.status).toBe(400);
     expect(await res.text()).toBe('{"error":"etcdserver: request is too large","message":"etcdserver: request is too large","code":3}');
     const read = await call("/v3/kv/range", { method: "POST", body: JSON.stringify({ key: btoa("big") }) });
     expect(await read.json()).not.toHaveProperty("kvs");
-    // Just under the limit is stored whole.
-    const fits = btoa("y".repeat(1_100_000));
+    // A value of 1.2 MB (1.6 MB of base64) is stored whole.
+    const fits = btoa("y".repeat(1_200_000));
     expect((await call("/v3/kv/put", { method: "POST", body: JSON.stringify({ key: btoa("big"), value: fits }) })).status).toBe(200);
     const got = (await (await call("/v3/kv/range", { method: "POST", body: JSON.stringify({ key: btoa("big") }) })).json()) as { kvs: { value: string }[] };
     expect(got.kvs[0].value).toBe(fits);

@@ -21,6 +21,8 @@ export interface Req {
   /** Raw body with an explicit content type (undefined = no Content-Type). */
   body?: string;
   contentType?: string;
+  /** Authorization: "user:password" is sent as HTTP basic auth; text with a space ("Bearer x") is sent as it is. */
+  auth?: string;
 }
 
 /** Turns a body into the view of one target. */
@@ -42,13 +44,14 @@ export type Step = StepCommon &
     | { kind: "statsDelta" }
   );
 
-type ReqOpts = { note?: string; ttl?: "exact" | "fuzzy"; shape?: Shape; body?: string; contentType?: string };
+type ReqOpts = { note?: string; ttl?: "exact" | "fuzzy"; shape?: Shape; body?: string; contentType?: string; auth?: string };
 
 function mk(method: string, path: string, form: Req["form"] | undefined, o: ReqOpts = {}): Step {
   const req: Req = { method, path };
   if (form !== undefined) req.form = form;
   if (o.body !== undefined) req.body = o.body;
   if (o.contentType !== undefined) req.contentType = o.contentType;
+  if (o.auth !== undefined) req.auth = o.auth;
   return { kind: "req", req, note: o.note, ttl: o.ttl, shape: o.shape };
 }
 export const GET = (path: string, o?: ReqOpts) => mk("GET", path, undefined, o);
@@ -57,7 +60,7 @@ export const DELETE = (path: string, o?: ReqOpts) => mk("DELETE", path, undefine
 export const PUT = (path: string, form?: Req["form"], o?: ReqOpts) => mk("PUT", path, form, o);
 export const POST = (path: string, form?: Req["form"], o?: ReqOpts) => mk("POST", path, form, o);
 export const REQ = (method: string, path: string, o?: ReqOpts & { form?: Req["form"] }) => mk(method, path, o?.form, o);
-export const watch = (handle: string, path: string, note?: string): Step => ({ kind: "watch", handle, req: { method: "GET", path }, note });
+export const watch = (handle: string, path: string, note?: string, auth?: string): Step => ({ kind: "watch", handle, req: { method: "GET", path, auth }, note });
 export const awaitWatch = (handle: string, timeoutMs = 10_000, note?: string, shape?: Shape): Step => ({ kind: "await", handle, timeoutMs, note, shape });
 export const pending = (handle: string, ms = 700, note?: string): Step => ({ kind: "pending", handle, ms, note });
 export const streamLines = (handle: string, n: number, timeoutMs = 10_000): Step => ({ kind: "lines", handle, n, timeoutMs });
@@ -120,6 +123,7 @@ export function toRaw(req: Req, t: TargetCtx): RawRequest {
   }
   if (req.body !== undefined) raw.body = subst(req.body, t);
   if (req.contentType !== undefined) raw.contentType = req.contentType;
+  if (req.auth !== undefined) raw.headers = { Authorization: /\s/.test(req.auth) ? req.auth : `Basic ${Buffer.from(req.auth).toString("base64")}` };
   return raw;
 }
 
@@ -127,6 +131,7 @@ function describeReq(req: Req, t: TargetCtx): string {
   const raw = toRaw(req, t);
   let s = `${raw.method} ${raw.path.length > 200 ? `${raw.path.slice(0, 200)}…(${raw.path.length} chars)` : raw.path}`;
   if (raw.contentType !== undefined) s += `\n    Content-Type: ${raw.contentType}`;
+  if (raw.headers?.Authorization !== undefined) s += `\n    Authorization: ${raw.headers.Authorization}`;
   if (raw.body !== undefined) s += `\n    body: ${JSON.stringify(raw.body.length > 200 ? `${raw.body.slice(0, 200)}…(${raw.body.length} bytes)` : raw.body)}`;
   return s;
 }
@@ -229,6 +234,7 @@ const EXACT_HEADERS = [
   "access-control-allow-methods",
   "access-control-allow-headers",
   "x-content-type-options",
+  "www-authenticate",
   "location",
 ];
 const PRESENCE_HEADERS = ["x-etcd-cluster-id", "x-raft-index", "x-raft-term"];

@@ -27,13 +27,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export const WATCH_PROGRESS_NOTIFY_MS = 2000;
 
-/** Starts a fresh single-member etcd 3.4 with the v2 API on free ports. */
-export async function startEtcd(): Promise<Server> {
+/** Starts a fresh single-member etcd 3.4 with the v2 API on free ports; `extraArgs` are more etcd flags. */
+export async function startEtcd(extraArgs: string[] = []): Promise<Server> {
   const cluster = await startEtcdCluster({
     names: ["compat"],
     tempPrefix: "compat-etcd",
     timeoutMs: 30_000,
-    extraArgs: [`--experimental-watch-progress-notify-interval=${WATCH_PROGRESS_NOTIFY_MS}ms`],
+    extraArgs: [`--experimental-watch-progress-notify-interval=${WATCH_PROGRESS_NOTIFY_MS}ms`, ...extraArgs],
   });
   const [member] = cluster.members;
   const c = member.clientUrl;
@@ -55,13 +55,14 @@ export async function startEtcd(): Promise<Server> {
   return { kind: "etcd", url: c, grpc: c.replace(/^http:\/\//, ""), stop: () => cluster.stop() };
 }
 
-/** Starts our Worker as `npm start` serves it, on a free port and with a fresh state dir. */
-export async function startOurs(): Promise<Server> {
+/** Starts our Worker as `npm start` serves it, on a free port and with a fresh state dir; `vars` are more NAME:VALUE variables. */
+export async function startOurs(vars: string[] = []): Promise<Server> {
   const dir = makeTempDir("compat-ours-");
   const port = await freePort();
   const grpcPort = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const args = ["scripts/start.sh", "--persist-to", path.join(dir, "state"), "--var", `WATCH_PROGRESS_NOTIFY_MS:${WATCH_PROGRESS_NOTIFY_MS}`];
+  for (const v of vars) args.push("--var", v);
   const env = { ...process.env, PORT: String(port), GRPC_PORT: String(grpcPort), CI: "true" };
   const server = spawnServer({ name: `ours at ${url}`, cmd: "sh", args, cwd: repoRoot, env, dir });
   await waitUntil([server], "GET /version = 200", { timeoutMs: 60_000 }, async () => (await httpStatus("127.0.0.1", port, "/version", 5000)) === 200);

@@ -13,15 +13,19 @@
  * inside a storage transaction, before it writes anything: after the
  * Ready's early messages left, before what it promises is durable.
  *
+ * Most schedules let the cluster go quiet (quiescence, see driver.ts):
+ * clients fall silent now and then, faults or not, so members quiesce, wake,
+ * crash while quiet and resume from their marks.
+ *
  * Checked as it runs: Raft's safety properties (safety.ts), and that no
  * member ever shows a client an older state than it showed before, across
  * its restarts (what `caughtUp` protects). After the faults stop the cluster
- * must converge (liveness), and the history of writes and quorum reads must
- * be linearizable.
+ * must converge (liveness), go quiet once the clients stop (when the schedule
+ * quiesces), and the history of writes and quorum reads must be linearizable.
  */
 import { MemoryStorage, bootstrap, decodeConfigEntry, members, seededRandom } from "../../../src/raft/index.ts";
 import type { ClusterConfig, ConfigChange, Entry, Message, Random, RaftOptions } from "../../../src/raft/index.ts";
-import { RaftDriver, type DriverHooks, type DriverHost, type DriverOptions, type DriverStorage, type StateMachine } from "../../../src/server/driver.ts";
+import { RaftDriver, type DriverHooks, type DriverHost, type DriverOptions, type DriverStorage, type QuiescenceMark, type StateMachine } from "../../../src/server/driver.ts";
 import { RaftError } from "../../../src/server/raft-error.ts";
 import { checkLinearizability } from "../linearizability.ts";
 import { KvStateMachine, kvModel, type KvApplied, type KvInput, type KvOperation, type KvOutput } from "./kv.ts";
@@ -121,6 +125,15 @@ export interface SimStats {
 class CrashingStorage extends MemoryStorage implements DriverStorage {
   crashRate = 0;
   crashed = false;
+  private quiet: QuiescenceMark | null = null;
+
+  quiescence(): QuiescenceMark | null {
+    return this.quiet;
+  }
+
+  setQuiescence(mark: QuiescenceMark | null): void {
+    this.quiet = mark && { ...mark };
+  }
 
   constructor(private readonly rng: Random) {
     super();
@@ -159,6 +172,10 @@ export class Simulation {
   private readonly compactAfter: number;
   private readonly raftOptions: Omit<RaftOptions, "id" | "seed">;
   private readonly maxDelay: number;
+  private readonly quiesce: DriverOptions["quiesce"];
+  /** Clients are silent until then (a lull in which the cluster may go quiet). */
+  private lullUntil = 0;
+  private readonly lullRate: number;
   private faulty = true;
   private readonly description: string;
   private nodeCounter = 0;
@@ -185,6 +202,8 @@ export class Simulation {
       preVote: features < 0.8 || r() < 0.5,
       checkQuorum: features < 0.8 || r() < 0.5,
     };
+    this.quiesce = r() < 0.75 ? { afterTicks: 2 + Math.floor(r() * 10), marginMs: 0 } : undefined;
+    this.lullRate = this.quiesce ? 1 / (100 + r() * 400) : 0;
     this.makeDriver = params.driver ?? ((...args) => new RaftDriver(...args));
     this.safety = new SafetyChecker(
       (message) => this.fail(message),
@@ -198,6 +217,7 @@ export class Simulation {
       membership: this.membership,
       compactAfter: this.compactAfter,
       crashInReadyRate: this.crashInReadyRate,
+      quiesceAfterTicks: this.quiesce?.afterTicks ?? null,
       ...this.raftOptions,
     });
     const founders: string[] = [];
@@ -233,13 +253,15 @@ export class Simulation {
         if (n.alive && (this.now + n.tickPhase) % TICK === 0) this.guard(n, () => n.driver!.tick());
         if (!n.alive && !n.retired && n.restartAt <= this.now) this.start(n);
       }
-      const clientsActive = this.now < this.params.faultyTime + this.params.settleTime / 2;
+      if (this.rng() < this.lullRate) this.lull();
+      const clientsActive = this.now < this.params.faultyTime + this.params.settleTime / 2 && this.now >= this.lullUntil;
       for (const c of this.clients) this.clientStep(c, clientsActive);
       if (this.faulty && this.rng() < this.nemesisRate) this.nemesis();
       await this.settle();
       if (this.failure) throw this.failure;
     }
     this.checkConverged();
+    this.checkQuiesced();
     this.checkHistory();
     this.stats.committed = this.safety.committed.size;
     this.stats.leaders = this.safety.leaders;
@@ -282,6 +304,8 @@ export class Simulation {
       setTimer: (fn, ms) => this.setTimer(n, incarnation, fn, ms),
       defer: (fn) => n.deferred.push(fn),
       send: (messages) => this.sendFrom(n, incarnation, messages),
+      // What failed is rethrown to `guard`, which crashes the member (a Crash) or fails the run.
+      fail: () => {},
     };
     const options: DriverOptions = {
       id: n.id,
@@ -292,6 +316,7 @@ export class Simulation {
       leaderPollMs: 5 * MS_PER_UNIT,
       snapshotEvery: this.compactAfter,
       groupCommit: { minBatch: 3, waitMs: 1 },
+      quiesce: this.quiesce,
     };
     this.log(`${n.id} starts (commit ${n.storage.hardState().commit}, last ${n.storage.lastIndex()})`);
     this.safety.started(n.id, n.storage.snapshot().meta.index);
@@ -304,6 +329,7 @@ export class Simulation {
 
   private hooksFor(n: SimNode): DriverHooks<KvApplied> {
     return {
+      quiescenceChanged: (quiescent) => this.log(`${n.id} ${quiescent ? "goes quiet" : "wakes"}`),
       persisted: (rd) => {
         if (rd.snapshot) this.stats.snapshotsInstalled++;
         this.safety.persisted(n.id, n.storage, rd);
@@ -666,6 +692,13 @@ export class Simulation {
     return live.length > 0 ? live[Math.floor(this.rng() * live.length)] : undefined;
   }
 
+  /** Clients fall silent for long enough that the cluster may go quiet. */
+  private lull(): void {
+    const units = 50 + Math.floor(this.rng() * 250);
+    this.lullUntil = Math.max(this.lullUntil, this.now + units);
+    this.log(`clients fall silent for ${units}`);
+  }
+
   // ---- final checks --------------------------------------------------------
 
   private checkConverged(): void {
@@ -679,6 +712,15 @@ export class Simulation {
       const n = this.nodes.get(id);
       if (!n?.driver) this.fail(`liveness: member ${id} is not running`);
       if (n.driver.applied !== status.commit) this.fail(`liveness: ${id} applied ${n.driver.applied}, leader committed ${status.commit}`);
+    }
+  }
+
+  /** Once the clients stopped (half the settle time), a quiescing cluster must have gone quiet: every member. */
+  private checkQuiesced(): void {
+    if (!this.quiesce) return;
+    const config = this.currentLeader()!.driver!.status().config;
+    for (const id of [...config.voters, ...config.learners]) {
+      if (!this.nodes.get(id)!.driver!.quiescent) this.fail(`quiescence: ${id} is still awake ${this.params.settleTime / 2} units after the clients stopped`);
     }
   }
 

@@ -4,7 +4,10 @@
  * - election safety: at most one leader per term;
  * - log matching: an (index, term) pair always names the same entry with the
  *   same predecessor term, on every member, at every moment;
- * - leader completeness: a new leader holds every entry known committed;
+ * - leader completeness: a new leader holds every entry known committed (a
+ *   leader resumed quiet after a restart, in the term it won before, holds
+ *   every entry committed in its term or earlier ones: later terms may have
+ *   moved on without it, and it finds out at its first message);
  * - state machine safety: members commit and apply the same entry at each
  *   index, in order.
  */
@@ -19,6 +22,8 @@ export class SafetyChecker {
   private readonly checkedCommit = new Map<string, number>();
   /** Per member: the last index applied (in this incarnation or a snapshot's). */
   private readonly appliedTo = new Map<string, number>();
+  /** Per member: whether it leads, as its last Ready said (reset at each start). */
+  private readonly leading = new Map<string, boolean>();
   leaders = 0;
 
   constructor(
@@ -29,19 +34,23 @@ export class SafetyChecker {
   /** A member starts (or restarts) with state restored up to `applied`. */
   started(member: string, applied: number): void {
     this.appliedTo.set(member, applied);
+    this.leading.set(member, false);
   }
 
   /** After a member persisted a Ready. */
   persisted(member: string, storage: MemoryStorage, rd: Ready): void {
     const hs = storage.hardState();
-    if (rd.softState?.role === "leader") {
+    const wasLeading = this.leading.get(member) ?? false;
+    if (rd.softState) this.leading.set(member, rd.softState.role === "leader");
+    if (rd.softState?.role === "leader" && !wasLeading) {
       this.leaders++;
+      const resumed = rd.softState.quiescent;
       const other = this.leaderOfTerm.get(hs.term);
       if (other !== undefined && other !== member) this.fail(`election safety: ${other} and ${member} both lead term ${hs.term}`);
       this.leaderOfTerm.set(hs.term, member);
-      this.log(`${member} leads term ${hs.term}`);
+      this.log(`${member} leads term ${hs.term}${resumed ? " (resumed quiet)" : ""}`);
       for (const [index, e] of this.committed) {
-        if (index < storage.firstIndex()) continue;
+        if (index < storage.firstIndex() || (resumed && e.term > hs.term)) continue;
         if (storage.term(index) !== e.term) {
           this.fail(`leader completeness: ${member} leads term ${hs.term} without committed entry ${index} (term ${e.term})`);
         }

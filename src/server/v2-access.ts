@@ -1,0 +1,97 @@
+/**
+ * Who may do what through the v2 API, decided as etcd's v2 handlers decide
+ * it (client_auth.go), from this member's auth records:
+ *
+ * - while auth is disabled, everyone may do everything;
+ * - a request without an Authorization header is the guest role's, checked
+ *   as an exact or star match even for recursive requests (etcd's quirk);
+ * - with one, it must be valid basic auth of a user whose password matches,
+ *   and one of the user's roles must allow the key (a star pattern when the
+ *   request is recursive); the root role allows everything;
+ * - the auth API and members changes need a user holding the root role.
+ *
+ * etcd makes each of these checks with reads of its internal auth records,
+ * which its store statistics count; the same reads are counted here, so
+ * that /v2/stats/store moves as etcd's does.
+ */
+import { GUEST, ROOT, roleAllows, type Credentials, type Role, type User } from "../v2/auth-roles.ts";
+import type { RaftDriver } from "./driver.ts";
+import type { EntryResult, ReplicaState } from "./state.ts";
+import { VerifiedCredentials } from "./verified-credentials.ts";
+
+/** What a request presents: undefined without an Authorization header, null for one that is not valid basic auth. */
+export type Presented = Credentials | null | undefined;
+
+export class V2Access {
+  private readonly verified = new VerifiedCredentials();
+
+  constructor(
+    private readonly state: ReplicaState,
+    private readonly driver: RaftDriver<EntryResult>,
+  ) {}
+
+  /**
+   * Whether this member's auth records are current enough to decide on: a
+   * member that has just restarted has not yet applied the log it loaded,
+   * and could find auth disabled that was enabled after its last snapshot.
+   * A leader catches up with a ReadIndex round; a follower says no, and
+   * the caller passes the request on to the leader unchecked.
+   */
+  async current(): Promise<boolean> {
+    if (this.driver.caughtUp()) return true;
+    if (this.driver.role !== "leader") return false;
+    await this.driver.readIndex();
+    return true;
+  }
+
+  /** etcd's hasKeyPrefixAccess: may the request read (or write) `key`, the key as its URL named it? */
+  async mayUseKey(presented: Presented, key: string, write: boolean, recursive: boolean): Promise<boolean> {
+    if (!this.authEnabled()) return true;
+    if (presented === undefined) {
+      const guest = this.readRole(GUEST);
+      return guest !== undefined && roleAllows(guest, key, write, false);
+    }
+    const user = await this.authenticate(presented);
+    if (!user) return false;
+    for (const name of user.roles ?? []) {
+      const role = this.readRole(name);
+      if (role && roleAllows(role, key, write, recursive)) return true;
+    }
+    return false;
+  }
+
+  /** etcd's hasRootAccess: auth disabled, or a user holding the root role. */
+  async isRoot(presented: Presented): Promise<boolean> {
+    if (!this.authEnabled()) return true;
+    const user = presented ? await this.authenticate(presented) : undefined;
+    return user?.roles?.includes(ROOT) === true;
+  }
+
+  /** The user these credentials belong to, when the password is right. */
+  private async authenticate(presented: Credentials | null): Promise<User | undefined> {
+    if (!presented) return undefined;
+    const user = this.counted(this.state.auth.user(presented.user));
+    if (!user) return undefined;
+    return (await this.verified.check(presented.user, presented.password, user.password)) ? user : undefined;
+  }
+
+  /** A role as etcd reads it: the built-in root role costs no store read. */
+  private readRole(name: string): Role | undefined {
+    const role = this.state.auth.role(name);
+    return name === ROOT ? role : this.counted(role);
+  }
+
+  /** Every check starts with etcd's read of /2/enabled, which fails until the auth records exist. */
+  private authEnabled(): boolean {
+    const auth = this.state.auth;
+    this.counted(auth.created ? auth : undefined);
+    return auth.enabled;
+  }
+
+  /** Counts one internal read, successful when it found something. */
+  private counted<T>(found: T | undefined): T | undefined {
+    if (found === undefined) this.state.store.stats.getsFail++;
+    else this.state.store.stats.getsSuccess++;
+    return found;
+  }
+}

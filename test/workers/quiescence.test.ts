@@ -1,0 +1,126 @@
+/**
+ * Quiescence in the runtime: an idle cluster goes quiet (no timer, no alarm,
+ * no Raft messages), the next write wakes it and is acknowledged, a TTL
+ * leaves exactly one alarm on the leader, and a cluster that restarts while
+ * quiet comes back quiet, knowing its leader, without an election.
+ */
+import { runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { Replica } from "../../src/replica/replica.ts";
+import { TICK_MS } from "../../src/replica/replica.ts";
+import type { MemberMetrics } from "../../src/server/metrics.ts";
+import { agreedLeader, bounded, founders, get, localRead, put, replica, sleep, status, waitUntil } from "./cluster-helpers.ts";
+import { write } from "./helpers.ts";
+
+/** What a replica holds that could run code with no request: its tick timer and its alarm. */
+async function timers(cluster: string, id: string): Promise<{ ticking: boolean; alarm: number | null }> {
+  const stub = replica(cluster, id) as unknown as DurableObjectStub<Replica>;
+  return runInDurableObject(stub, async (instance: Replica, ctx) => ({
+    ticking: (instance as unknown as { ticker: unknown }).ticker !== null,
+    alarm: await ctx.storage.getAlarm(),
+  }));
+}
+
+const metrics = (cluster: string, id: string) => bounded(replica(cluster, id).metrics(), 5000, `metrics() of ${id}`);
+
+/** Every message a replica has sent or received, in bytes: it moves with any Raft traffic. */
+const traffic = (m: MemberMetrics) =>
+  Object.values(m.peerSentBytes).reduce((a, b) => a + b, 0) + Object.values(m.peerReceivedBytes).reduce((a, b) => a + b, 0);
+
+async function allQuiet(cluster: string, ids: string[]): Promise<MemberMetrics[]> {
+  return waitUntil(
+    async () => {
+      const all = await Promise.all(ids.map((id) => metrics(cluster, id)));
+      return all.every((m) => m.quiescent) ? all : undefined;
+    },
+    15_000,
+    `every member of ${cluster} is quiet`,
+  );
+}
+
+describe("quiescence", { timeout: 60_000 }, () => {
+  it("an idle cluster goes quiet: no timer, no alarm and no messages; status, metrics and default reads do not wake it", async () => {
+    const cluster = "quiet-idle";
+    const ids = founders(cluster);
+    expect((await put(cluster, "k", "v")).status).toBe(201);
+    await agreedLeader(cluster, ids);
+    const before = await allQuiet(cluster, ids);
+    for (const id of ids) expect(await timers(cluster, id), `${id}'s timer and alarm`).toEqual({ ticking: false, alarm: null });
+
+    // Nothing is left to run code, so nothing can happen until a request
+    // comes, for an hour or a year. Twenty ticks' worth of waiting, with
+    // reads that must not wake anyone, shows that nothing does.
+    for (const id of ids) expect((await localRead(cluster, id, "/k", false)).status).toBe(200);
+    expect((await get(cluster, "k")).status).toBe(200);
+    await sleep(20 * TICK_MS);
+    const after = await Promise.all(ids.map((id) => metrics(cluster, id)));
+    for (const [k, id] of ids.entries()) {
+      expect(after[k].quiescent, `${id} still quiet`).toBe(true);
+      expect(traffic(after[k]), `messages of ${id} while idle`).toBe(traffic(before[k]));
+      await status(cluster, id);
+      expect(await timers(cluster, id), `${id}'s timer and alarm after reads`).toEqual({ ticking: false, alarm: null });
+    }
+  });
+
+  it("the first write after quiescence is acknowledged and seen everywhere, and the cluster goes quiet again", async () => {
+    const cluster = "quiet-wake";
+    const ids = founders(cluster);
+    expect((await put(cluster, "a", "1")).status).toBe(201);
+    const { term } = await agreedLeader(cluster, ids);
+    await allQuiet(cluster, ids);
+
+    const res = await put(cluster, "a", "2");
+    expect(res.status).toBe(200);
+    const index = res.body.node.modifiedIndex as number;
+    await allQuiet(cluster, ids);
+    for (const id of ids) {
+      const read = await localRead(cluster, id, "/a", false);
+      expect(JSON.parse(read.body).node, `/a on ${id}`).toMatchObject({ value: "2", modifiedIndex: index });
+    }
+    // Waking needed no election.
+    expect((await agreedLeader(cluster, ids)).term).toBe(term);
+  });
+
+  it("with a TTL key only the leader keeps an alarm, at the expiry; the alarm expires the key and the cluster goes quiet again", async () => {
+    const cluster = "quiet-ttl";
+    const ids = founders(cluster);
+    expect((await put(cluster, "warm", "up")).status).toBe(201);
+    const { leader } = await agreedLeader(cluster, ids);
+    const set = await write("PUT", `/clusters/${cluster}/v2/keys/ttl`, "value=v&ttl=4");
+    expect(set.status).toBe(201);
+    const expiration = Date.parse((await set.json<{ node: { expiration: string } }>()).node.expiration);
+    await allQuiet(cluster, ids);
+    for (const id of ids) {
+      const t = await timers(cluster, id);
+      expect(t.ticking, `${id} ticking`).toBe(false);
+      if (id !== leader) expect(t.alarm, `${id}'s alarm`).toBeNull();
+      // The store keeps expiry times to the millisecond; the JSON shows them to the nanosecond.
+      else expect(Math.abs((t.alarm ?? 0) - expiration), "the leader's alarm against the key's expiry").toBeLessThan(2);
+    }
+    await waitUntil(async () => ((await get(cluster, "ttl")).status === 404 ? true : undefined), 15_000, "the TTL key expired");
+    await allQuiet(cluster, ids);
+    for (const id of ids) expect(await timers(cluster, id), `${id} after the expiry`).toEqual({ ticking: false, alarm: null });
+  });
+
+  it("a cluster restarted while quiet comes back quiet, knowing its leader: default reads at once, and a write without an election", async () => {
+    const cluster = "quiet-restart";
+    const ids = founders(cluster);
+    expect((await put(cluster, "r", "1")).status).toBe(201);
+    const { leader, term } = await agreedLeader(cluster, ids);
+    await allQuiet(cluster, ids);
+
+    // Every replica loses its memory (as an eviction or a deploy does).
+    for (const id of ids) await replica(cluster, id).crash().catch(() => {});
+    for (const id of ids) {
+      const s = await status(cluster, id);
+      expect(s.leader, `${id} knows its leader at once`).toBe(leader);
+      expect(s.state, `${id}'s role`).toBe(id === leader ? "StateLeader" : "StateFollower");
+      const read = await localRead(cluster, id, "/r", false);
+      expect(JSON.parse(read.body).node.value, `a default read on ${id}`).toBe("1");
+      expect((await metrics(cluster, id)).quiescent, `${id} is still quiet after the read`).toBe(true);
+    }
+    expect((await put(cluster, "r", "2")).status).toBe(200);
+    expect((await agreedLeader(cluster, ids)).term, "the term after the write").toBe(term);
+    await allQuiet(cluster, ids);
+  });
+});
