@@ -18,7 +18,7 @@ export default defineConfig({
           cloudflareTest({
             wrangler: { configPath: "./wrangler.jsonc" },
             // Fault injection on, and snapshots often enough to test compaction quickly.
-            miniflare: { bindings: { DEBUG_FAULTS: "true", SNAPSHOT_EVERY: "200" } },
+            miniflare: { bindings: { DEBUG_FAULTS: "true", SNAPSHOT_EVERY: "200", CLIENT_CERT_AUTH: "true" } },
           }),
         ],
         test: {

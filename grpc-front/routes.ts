@@ -14,7 +14,6 @@ export type Route = { kind: "unary" | "bidi" | "serverStream"; path: string } | 
 
 const unary = (path: string): Route => ({ kind: "unary", path });
 const missing = (why: string): Route => ({ kind: "unimplemented", why });
-const AUTH = "auth is not served yet";
 
 /** Method routes by service (its full protobuf name) and method name. */
 export const ROUTES: Record<string, Record<string, Route>> = {
@@ -52,22 +51,22 @@ export const ROUTES: Record<string, Record<string, Route>> = {
     MoveLeader: missing("moving the leader is not served yet"),
   },
   "etcdserverpb.Auth": {
-    AuthEnable: missing(AUTH),
-    AuthDisable: missing(AUTH),
-    Authenticate: missing(AUTH),
-    UserAdd: missing(AUTH),
-    UserGet: missing(AUTH),
-    UserList: missing(AUTH),
-    UserDelete: missing(AUTH),
-    UserChangePassword: missing(AUTH),
-    UserGrantRole: missing(AUTH),
-    UserRevokeRole: missing(AUTH),
-    RoleAdd: missing(AUTH),
-    RoleGet: missing(AUTH),
-    RoleList: missing(AUTH),
-    RoleDelete: missing(AUTH),
-    RoleGrantPermission: missing(AUTH),
-    RoleRevokePermission: missing(AUTH),
+    AuthEnable: unary("auth/enable"),
+    AuthDisable: unary("auth/disable"),
+    Authenticate: unary("auth/authenticate"),
+    UserAdd: unary("auth/user/add"),
+    UserGet: unary("auth/user/get"),
+    UserList: unary("auth/user/list"),
+    UserDelete: unary("auth/user/delete"),
+    UserChangePassword: unary("auth/user/changepw"),
+    UserGrantRole: unary("auth/user/grant"),
+    UserRevokeRole: unary("auth/user/revoke"),
+    RoleAdd: unary("auth/role/add"),
+    RoleGet: unary("auth/role/get"),
+    RoleList: unary("auth/role/list"),
+    RoleDelete: unary("auth/role/delete"),
+    RoleGrantPermission: unary("auth/role/grant"),
+    RoleRevokePermission: unary("auth/role/revoke"),
   },
   "v3lockpb.Lock": {
     Lock: unary("lock/lock"),

@@ -49,6 +49,14 @@ export interface Env {
    * <it>`, and an unknown /clusters/<name> answers 404 (see src/http/admin-access.ts).
    */
   ADMIN_TOKEN?: string;
+  /**
+   * "true": behind Cloudflare's mutual TLS, a verified client certificate's
+   * common name is the user of a request without credentials, for v2 and v3
+   * auth (etcd's --client-cert-auth). Off by default.
+   */
+  CLIENT_CERT_AUTH?: string;
+  /** Seconds a v3 auth token stays valid without use (etcd's --auth-token-ttl, default 300). */
+  AUTH_TOKEN_TTL?: string;
 }
 
 /** Only the variables: what `config` reads, so callers outside the runtime can check them too. */
@@ -78,6 +86,8 @@ export interface Config {
   discovery: DiscoveryConfig;
   /** null: no admin token, every caller may create clusters and change members (local use). */
   adminToken: string | null;
+  clientCertAuth: boolean;
+  authTokenTTLSeconds: number;
 }
 
 export const DEFAULT_CLUSTER_SIZE = 3;
@@ -89,6 +99,10 @@ export const DEFAULT_TOKEN_TTL_SECONDS = 7 * 24 * 60 * 60;
 /** etcd's own TTL limit is far higher; ten years is already more than anyone needs from a bootstrap token. */
 export const MAX_TOKEN_TTL_SECONDS = 10 * 365 * 24 * 60 * 60;
 export const DEFAULT_NEW_PER_MINUTE = 60;
+/** etcd's default --auth-token-ttl. */
+export const DEFAULT_AUTH_TOKEN_TTL_SECONDS = 300;
+/** A day: tokens are dropped a day after they were issued anyway (see src/v3/auth-store.ts). */
+const MAX_AUTH_TOKEN_TTL_SECONDS = 24 * 60 * 60;
 /** The limiter keeps one timestamp per allowed request of the last minute, so it stays small. */
 export const MAX_NEW_PER_MINUTE = 10_000;
 const MAX_MAX_WATCHES = 1_000_000;
@@ -136,6 +150,8 @@ function parseConfig(vars: Vars): Config {
       newPerMinute: integer("DISCOVERY_NEW_PER_MINUTE", vars.DISCOVERY_NEW_PER_MINUTE, DEFAULT_NEW_PER_MINUTE, 0, MAX_NEW_PER_MINUTE),
     },
     adminToken: adminToken(vars.ADMIN_TOKEN),
+    clientCertAuth: boolean("CLIENT_CERT_AUTH", vars.CLIENT_CERT_AUTH),
+    authTokenTTLSeconds: integer("AUTH_TOKEN_TTL", vars.AUTH_TOKEN_TTL, DEFAULT_AUTH_TOKEN_TTL_SECONDS, 1, MAX_AUTH_TOKEN_TTL_SECONDS),
   };
 }
 

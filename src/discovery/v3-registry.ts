@@ -16,8 +16,9 @@ import type { ClusterApi } from "../http/cluster-client.ts";
 import { answerV3, decodeV3, errorResponse, readBody, serveStream } from "../http/v3-routes.ts";
 import { plainError } from "../http/go-http.ts";
 import { config, type Env } from "../env.ts";
+import { RequestTooLarge } from "../server/limits.ts";
 import { forEachLine } from "../server/lines.ts";
-import { GrpcCode, V3Error } from "../v3/errors.ts";
+import { errRequestTooLarge, GrpcCode, V3Error } from "../v3/errors.ts";
 import { decodeWatchRequest } from "../v3/gateway-watch.ts";
 import { prefixEnd } from "../v3/recipes.ts";
 import type { Bytes } from "../v3/types.ts";
@@ -27,6 +28,7 @@ import { registryPath, shardFor, TOKEN_PATTERN, tokenLease } from "./token.ts";
 const REGISTRY_KEY = new RegExp(`^/_etcd/registry/(${TOKEN_PATTERN})(?:/|$)`);
 const MEMBER_KEY = new RegExp(`^/_etcd/registry/(${TOKEN_PATTERN})/members/[^/]+$`);
 
+const noWatchCreated = () => new V3Error(GrpcCode.InvalidArgument, "etcdserver: no watch was created");
 const denied = () => new V3Error(GrpcCode.PermissionDenied, "etcdserver: permission denied");
 
 /** The token whose keys [key, rangeEnd) stay within, or a PermissionDenied error. */
@@ -85,6 +87,10 @@ async function watchOneToken(
   });
   forEachLine(requests, async (line) => {
     const req = decodeWatchRequest(line);
+    // Until a create names the token there is no shard to forward to, and a
+    // write would wait forever for a reader: the stream is refused as one that
+    // created no watch.
+    if (token === null && !("create" in req)) throw noWatchCreated();
     if ("create" in req) {
       const t = tokenOfSpan(req.create.key, req.create.rangeEnd);
       if (token === null) {
@@ -96,11 +102,12 @@ async function watchOneToken(
     return true;
   })
     .catch(async (err: unknown) => {
-      failShard(err);
+      // A message over the stream's limit is etcd's "request is too large", not an internal error.
+      failShard(err instanceof RequestTooLarge ? errRequestTooLarge() : err);
       await writer.abort(err).catch(() => {});
     })
     .finally(() => {
-      failShard(new V3Error(GrpcCode.InvalidArgument, "etcdserver: no watch was created"));
+      failShard(noWatchCreated());
       void writer.close().catch(() => {});
     });
   return (await shard).v3Watch(forwarded.readable);

@@ -28,14 +28,19 @@ import type { StoreStats } from "../v2/stats.ts";
 import type { MemberDown, MemberMetrics } from "../server/metrics.ts";
 import { systemClock, withTimeout } from "../server/clock.ts";
 import { batchedKeys, MAX_BATCHED_REQUEST_BYTES, type BatchOutcome } from "./keys-batch.ts";
+import { v3WatchOverSocket } from "./watch-socket.ts";
 
 /** What the router asks of a cluster. */
 export interface ClusterApi {
   keys(req: KeysRequest): Promise<KeysReply>;
   v3(req: V3Request): Promise<V3Reply>;
   v3Status(withHash: boolean): Promise<V3MemberStatus>;
-  /** Opens a v3 watch stream on the member believed to lead (any member serves watches). */
-  v3Watch(requests: ReadableStream<Uint8Array>): Promise<ReadableStream<Uint8Array>>;
+  /**
+   * Opens a v3 watch stream on the member believed to lead (any member
+   * serves watches), held as a watch socket so that the member may sleep
+   * between events (src/http/watch-socket.ts); `clientGone` ends it.
+   */
+  v3Watch(requests: ReadableStream<Uint8Array>, clientGone?: AbortSignal): Promise<ReadableStream<Uint8Array>>;
   cancelWatch(watch: { member: string; id: number }): Promise<void>;
   status(): Promise<ReplicaStatus>;
   storeStats(): Promise<StoreStats>;
@@ -187,7 +192,7 @@ export function clusterClient(
       learn(s.leader);
       return s;
     },
-    v3Watch: (requests) => ask(candidates()[0], (r) => r.v3Watch(requests)),
+    v3Watch: (requests, clientGone) => ask(candidates()[0], (r) => v3WatchOverSocket(r, requests, clientGone)),
     cancelWatch: (watch) => stub(watch.member).cancelWatch(watch.id),
     async status() {
       const s = await call((r) => r.status());
@@ -243,6 +248,7 @@ function unknownKeysOutcome(cause: string): KeysReply {
 function isV3Change(req: V3Request): boolean {
   if (req.method === "txn") return !isReadOnlyTxn(req.req);
   if (req.method === "alarm") return req.req.action !== "GET";
+  if (req.method === "auth") return !["userGet", "userList", "roleGet", "roleList"].includes(req.req.op);
   return ["put", "deleteRange", "compact", "leaseGrant", "leaseRevoke"].includes(req.method);
 }
 

@@ -21,6 +21,9 @@ import { isAdmin, membersChangeRefused, V3_MEMBER_CHANGES, v3AdminRequired } fro
 import { handleV2Auth } from "./v2-auth-routes.ts";
 import { renderMetrics } from "../server/metrics.ts";
 import { handleV3 } from "./v3-routes.ts";
+import { v3Identity } from "./client-identity.ts";
+import { identifiedApi } from "./identified-api.ts";
+import { needsV3Root, v3RootRefusal } from "./v3-admin-check.ts";
 import { ETCD_CLUSTER_VERSION, ETCD_SERVER_VERSION } from "../server/version.ts";
 
 
@@ -128,8 +131,13 @@ export function etcdRoutes(clusterOf: (c: C) => ClusterRef): Hono<{ Bindings: En
   const v3 = async (c: C) => {
     const { prefix, name } = clusterOf(c);
     const path = requestURL(c.req.raw).pathname.slice(prefix.length).replace(/^\/v3(beta)?\//, "");
-    if (V3_MEMBER_CHANGES.has(path) && !(await isAdmin(c.req.raw, config(c.env).adminToken))) return v3AdminRequired();
-    return handleV3(c.req.raw, path, name, api(c), clientURL(c), config(c.env).maxWatches);
+    const settings = config(c.env);
+    // Where an admin token is set, it stands in for the root check of members changes (see admin-access.ts).
+    const adminTokenCheck = V3_MEMBER_CHANGES.has(path) && settings.adminToken !== null;
+    if (adminTokenCheck && !(await isAdmin(c.req.raw, settings.adminToken))) return v3AdminRequired();
+    const identity = adminTokenCheck ? {} : v3Identity(c.req.raw, settings.clientCertAuth);
+    const refused = needsV3Root(path) && !adminTokenCheck ? await v3RootRefusal(path, api(c), identity) : null;
+    return refused ?? handleV3(c.req.raw, path, name, identifiedApi(api(c), identity, name), clientURL(c), settings.maxWatches);
   };
   r.all("/v3/*", v3);
   r.all("/v3beta/*", v3);

@@ -80,6 +80,17 @@ async function readPeerURLs(request: Request): Promise<string[]> {
   return urls.map((u) => checkPeerURL(u.trim()));
 }
 
+/** Whether etcd's types.NewURLs takes these peer URLs: at least one, each valid (the v3 MemberAdd check). */
+export function validPeerURLs(urls: string[]): boolean {
+  try {
+    for (const u of urls) checkPeerURL(u.trim());
+  } catch (err) {
+    if (err instanceof RequestError) return false;
+    throw err;
+  }
+  return urls.length > 0;
+}
+
 /** etcd's types.NewURLs checks, with its error texts. */
 function checkPeerURL(u: string): string {
   const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):(?:\/\/([^/?#]*))?([^?#]*)/.exec(u);

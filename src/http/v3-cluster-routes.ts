@@ -14,6 +14,7 @@ import { GrpcCode, V3Error } from "../v3/errors.ts";
 import { idToDecimal } from "../v3/gateway-json.ts";
 import { alarmStatusText } from "../v3/alarms.ts";
 import type { ClusterApi } from "./cluster-client.ts";
+import { validPeerURLs } from "./members-routes.ts";
 import { ETCD_SERVER_VERSION } from "../server/version.ts";
 
 /** What a cluster or maintenance path answers, as the JSON text of its response. */
@@ -44,6 +45,8 @@ export const CLUSTER_PATHS: Record<string, Handler> = {
   "cluster/member/list": async (_b, api, cluster, url) => membersAnswer(api, cluster, url),
   "cluster/member/add": async (b, api, cluster, url) => {
     const peerURLs = stringList(b.peerURLs);
+    // etcd 3.4 checks the URLs of a member to add (not of an update) before anything else.
+    if (!validPeerURLs(peerURLs)) throw new V3Error(GrpcCode.InvalidArgument, "etcdserver: given member URLs are invalid");
     const change = await api.addMember(peerURLs);
     throwIfRefused(change);
     const added = change.ok && change.member ? change.member : undefined;

@@ -7,7 +7,7 @@
 import { goJSON } from "../go/json.ts";
 import type { V3Reply, V3Request } from "../server/api.ts";
 import { clusterId } from "../server/identity.ts";
-import { GrpcCode, V3Error } from "../v3/errors.ts";
+import { GrpcCode, V3Error, type V3ErrorBody } from "../v3/errors.ts";
 import { bytes, encodeKeyValue, fields, idToDecimal, int64, omitZero, readMessage, responseHeader, type Field } from "../v3/gateway-json.ts";
 import { acquire, errNoLeaderKey, leaderOf, prefixEnd, proclaim, resign, type LeaderKey, type RecipeClient } from "../v3/recipes.ts";
 import { forEachLine } from "../server/lines.ts";
@@ -24,7 +24,7 @@ class Client implements RecipeClient {
 
   private async call<T>(req: V3Request): Promise<T> {
     const reply: V3Reply = await this.api.v3(req);
-    if (!reply.ok) throw new V3Error(reply.error.code, reply.error.message);
+    if (!reply.ok) throw recipeError(reply.error);
     this.memberId = reply.memberId;
     this.raftTerm = reply.raftTerm;
     return reply.response as T;
@@ -57,6 +57,8 @@ class Client implements RecipeClient {
     let satisfied = false;
     await forEachLine(stream, (line) => {
       const result = (JSON.parse(line) as { result?: WireWatchResponse }).result;
+      // A watch refused (its keys may not be read) ends the call, as its range would have.
+      if (result?.canceled && result.cancel_reason) throw new V3Error(GrpcCode.Unknown, result.cancel_reason.replace(/^rpc error: code = \w+ desc = /, ""));
       if (!result?.events) return true;
       const events = result.events.map((e) => ({ type: e.type ?? "PUT", kv: fromWire(e.kv) }));
       satisfied = !onEvents(Number(result.header.revision ?? 0), events);
@@ -78,7 +80,17 @@ interface WatchedEvent {
 }
 
 type WireKeyValue = { key: string; create_revision?: string; mod_revision?: string; version?: string; value?: string; lease?: string };
-type WireWatchResponse = { header: { revision?: string }; events?: { type?: string; kv: WireKeyValue }[] };
+type WireWatchResponse = { header: { revision?: string }; canceled?: boolean; cancel_reason?: string; events?: { type?: string; kv: WireKeyValue }[] };
+
+/**
+ * An error of the KV calls a recipe makes, as etcd's lock and election
+ * services return it: they call the server in-process, and auth's refusals
+ * reach the client as Unknown with their text.
+ */
+function recipeError(error: V3ErrorBody): V3Error {
+  const auth = error.code === GrpcCode.PermissionDenied || error.code === GrpcCode.Unauthenticated || /^etcdserver: (user name is empty|revision of auth store is old)$/.test(error.message);
+  return new V3Error(auth ? GrpcCode.Unknown : error.code, error.message);
+}
 
 /** A key-value as the watch stream writes it (gateway JSON), back as data. */
 function fromWire(kv: WireKeyValue): KeyValue {

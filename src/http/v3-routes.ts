@@ -17,6 +17,7 @@ import { CLUSTER_PATHS } from "./v3-cluster-routes.ts";
 import { observeStream, RECIPE_PATHS, runRecipe } from "./v3-recipe-routes.ts";
 import { forEachLine } from "../server/lines.ts";
 import * as gateway from "../v3/gateway-json.ts";
+import { AUTH_PATHS, decodeAuthRequest, encodeAuthResponse, type V3AuthResponse } from "../v3/gateway-auth.ts";
 import type {
   CompactionResponse,
   DeleteRangeResponse,
@@ -83,6 +84,10 @@ const METHODS: Record<string, Method> = {
     encode: (_h, r) => encodeAlarmResponse(r as AlarmResponse),
   },
 };
+// The Auth service: each call through the member that takes it (src/server/v3-auth-service.ts).
+for (const path of Object.keys(AUTH_PATHS)) {
+  METHODS[path] = { decode: (b) => ({ method: "auth", req: decodeAuthRequest(path, b) }), encode: (h, r) => encodeAuthResponse(h, r as V3AuthResponse) };
+}
 // etcd 3.4 still answers the lease calls at their first paths too.
 METHODS["kv/lease/revoke"] = METHODS["lease/revoke"];
 METHODS["kv/lease/timetolive"] = METHODS["lease/timetolive"];
@@ -98,7 +103,7 @@ export async function handleV3(request: Request, path: string, cluster: string, 
   const stream = path === "lease/keepalive" || path === "watch" || path === "election/observe";
   if (!method && !other && !recipe && !stream) return withCORS(plainError(404, "Not Found"));
   if (request.method === "OPTIONS") return new Response(null, { status: 200, headers: CORS_HEADERS });
-  if (path === "watch") return serveStream(request, maxWatches, (requests) => api.v3Watch(requests));
+  if (path === "watch") return serveStream(request, maxWatches, (requests) => api.v3Watch(requests, request.signal));
   if (path === "lease/keepalive") return serveStream(request, maxWatches, async (requests) => keepAliveLines(requests, cluster, api));
   if (request.method !== "POST") return withCORS(plainError(405, "Method Not Allowed"));
   if (path === "election/observe") {

@@ -22,6 +22,15 @@ export interface RaftOptions {
   maxAppendSize?: number;
   /** Characters of snapshot data per snapshot message. Default 1 MiB. */
   snapshotChunkSize?: number;
+  /**
+   * A leader whose commit index moved tells followers that lack only that
+   * at once, in an append of its own, as etcd does. Default true. Off, the
+   * index rides on the next append or heartbeat (a tick later at most):
+   * where each message is a billed call and one call at a time goes to each
+   * peer (Durable Objects), that notice doubled a lone write's calls and
+   * held the next write's append back for a round trip.
+   */
+  commitNotices?: boolean;
   /** Ask for pre-votes before starting a real election (thesis §9.6). Default true. */
   preVote?: boolean;
   /**
@@ -58,6 +67,7 @@ export function resolveOptions(options: RaftOptions): ResolvedOptions {
     maxInflight: options.maxInflight ?? 256,
     maxAppendSize: options.maxAppendSize ?? 1 << 20,
     snapshotChunkSize: options.snapshotChunkSize ?? 1 << 20,
+    commitNotices: options.commitNotices ?? true,
     preVote: options.preVote ?? true,
     checkQuorum: options.checkQuorum ?? true,
     id: options.id,

@@ -23,7 +23,7 @@ export class Replicator {
   constructor(
     private readonly log: RaftLog,
     private readonly tracker: ProgressTracker,
-    private readonly options: Pick<ResolvedOptions, "maxAppendSize" | "snapshotChunkSize">,
+    private readonly options: Pick<ResolvedOptions, "maxAppendSize" | "snapshotChunkSize" | "commitNotices">,
     private readonly send: (m: Outgoing) => void,
   ) {}
 
@@ -59,13 +59,17 @@ export class Replicator {
     this.appendsDue = true;
   }
 
-  /** Sends the appends broadcastAppend asked for. */
+  /**
+   * Sends the appends broadcastAppend asked for: to each follower, the
+   * entries it lacks, and (with commitNotices) an append with no entries to
+   * one that lacks only the new commit index; without, that index rides on
+   * the next append or heartbeat.
+   */
   flushAppends(): void {
     if (!this.appendsDue) return;
     this.appendsDue = false;
     for (const [id, pr] of this.tracker.progress()) {
-      // An append with nothing new is only worth sending to carry the commit index.
-      this.sendAppend(id, pr.sentCommit < this.log.committed);
+      this.sendAppend(id, this.options.commitNotices && pr.sentCommit < this.log.committed);
     }
   }
 

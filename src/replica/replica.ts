@@ -47,7 +47,6 @@ import type { MemberMetrics } from "../server/metrics.ts";
 import { ReplicaState, type EntryResult } from "../server/state.ts";
 import { V3Service } from "../server/v3-service.ts";
 import { V2AuthService } from "../server/v2-auth-service.ts";
-import { watchStream, type WatchTimers } from "../server/v3-watch.ts";
 import { idToDecimal } from "../v3/gateway-json.ts";
 import type { KeysRequest } from "../v2/request.ts";
 import type { StoreStats } from "../v2/stats.ts";
@@ -55,6 +54,11 @@ import { SqliteMvccBackend } from "./mvcc-sqlite.ts";
 import { SqliteRaftStorage } from "./raft-storage.ts";
 import { Transport, type PeerStats } from "./transport.ts";
 import { Usage } from "./usage.ts";
+import { v3SocketWatch } from "./v3-watch-socket.ts";
+import { WatchSockets, type SocketWatch, type WatchSocket } from "./watch-sockets.ts";
+import { WatchSpecs } from "./watch-specs.ts";
+import type { WatchSocketKind } from "../server/watch-socket-protocol.ts";
+import { DISK_SECONDS_BUCKETS, Histogram } from "../server/histogram.ts";
 
 export const TICK_MS = 100;
 /** How long a write or quorum read may wait to commit before etcd's "request timed out". */
@@ -65,8 +69,6 @@ const WATCHDOG_MS = 5000;
 const QUIESCE_AFTER_TICKS = 10;
 /** ...unless a TTL or lease expires sooner than this: waking for it would cost more than staying up. */
 const QUIESCE_MARGIN_MS = 1000;
-/** A new v3 watcher gets its history this long after it is created (etcd syncs watchers every 100 ms). */
-const WATCH_SYNC_MS = 10;
 /** Set once a peer has said this replica was removed from the cluster (see isRemoved). */
 const REMOVED_KEY = "removed";
 
@@ -92,10 +94,15 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
   private readonly startTime = Date.now();
   /** What this replica does that is billed (public so that tests inside workerd can read it). */
   readonly usage = new Usage();
+  private readonly commitSeconds = new Histogram(DISK_SECONDS_BUCKETS);
   private recvAppends = 0;
   private ticker: ReturnType<typeof setInterval> | null = null;
   /** A peer said this replica was removed (kept in storage; read once, at load: every request asks). */
   private toldRemoved = false;
+  /** Watches held as hibernatable WebSockets from the Worker (see watch-sockets.ts; public for tests inside workerd). */
+  readonly watchSockets: WatchSockets;
+  /** What each v3 watcher on a watch socket selects (see watch-specs.ts). */
+  private watchSpecs!: WatchSpecs;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -109,10 +116,13 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
       () => this.learnRemoved(),
       config(env).peerDelayMs,
     );
+    this.watchSockets = new WatchSockets(ctx, (kind, socket, saved) => this.openWatch(kind, socket, saved));
     ctx.blockConcurrencyWhile(async () => {
       this.dormant = waitsForCreation(this.cluster, this.id, config(env).clusterSize) && this.holdsNothing();
       if (this.dormant) return;
       this.load();
+      // Watches whose sockets outlived the object's last life go on from where they were.
+      this.watchSpecs.keepOnly(this.watchSockets.revive());
       await this.armAlarm();
     });
   }
@@ -178,6 +188,7 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
       fail: (err) => this.ctx.abort(`a Raft step failed, restarting from storage: ${err.message}`),
     };
     this.state = new ReplicaState(this.cluster, new SqliteMvccBackend(this.ctx.storage));
+    this.watchSpecs = new WatchSpecs(sql);
     this.driver = new RaftDriver(
       this.storage,
       this.state,
@@ -185,7 +196,7 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
       {
         id: this.id,
         seed: crypto.getRandomValues(new Uint32Array(1))[0],
-        raft: { electionTicks: 10 },
+        raft: { electionTicks: 10, commitNotices: false },
         requestTimeoutMs: REQUEST_TIMEOUT_MS,
         leaderWaitMs: 3000,
         leaderPollMs: TICK_MS / 2,
@@ -201,6 +212,7 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
         },
         roleChanged: (role) => this.v3Service?.leases.roleChanged(role),
         nextDeadline: () => this.nextDeadline(),
+        wrote: () => this.timeCommit(),
         quiescenceChanged: (quiescent) => {
           // While the driver is being built (resuming quiet), load() and the constructor do this.
           if (!this.driver) return;
@@ -219,8 +231,19 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
     this.keysService = new KeysService(this.driver, this.state, (leader, req) => this.peer(leader).keys(req), REQUEST_TIMEOUT_MS + 1000, removed, access);
     this.membersService = new MembersService(this.cluster, this.driver, this.state, (leader) => this.peer(leader), removed);
     const quota = { bytes: settings.quotaBackendBytes, used: () => this.ctx.storage.sql.databaseSize };
-    this.v3Service = new V3Service(this.driver, this.state, (leader, req) => this.peer(leader).v3(req), REQUEST_TIMEOUT_MS + 1000, removed, quota);
+    this.v3Service = new V3Service(this.driver, this.state, (leader, req) => this.peer(leader).v3(req), REQUEST_TIMEOUT_MS + 1000, removed, quota, settings.authTokenTTLSeconds * 1000);
     if (!this.driver.quiescent) this.startTicking();
+  }
+
+  /**
+   * Times a transaction until its writes are durable. Inside a Durable
+   * Object the clock stands still while code runs, so the transaction itself
+   * always measures 0; what takes time is the flush that the output gate
+   * waits for, which sync() resolves after.
+   */
+  private timeCommit(): void {
+    const started = Date.now();
+    void this.ctx.storage.sync().then(() => this.commitSeconds.observe((Date.now() - started) / 1000));
   }
 
   /** The leader's next duty in time: a TTL key or a lease to expire. */
@@ -304,6 +327,44 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
     return through;
   }
 
+  // ---- watch sockets: from the router ----
+
+  /** Only the router's watch sockets come this way; everything else is RPC. */
+  async fetch(request: Request): Promise<Response> {
+    this.usage.request();
+    if (!WatchSockets.isWatchRequest(request)) return new Response("not found", { status: 404 });
+    if (this.dormant) return new Response("cluster not created", { status: 404 });
+    return this.watchSockets.accept(request);
+  }
+
+  webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
+    // Billed as a request (at 20 messages to one); what the replica sends is free.
+    this.usage.socketMessage();
+    if (!this.dormant) this.watchSockets.message(ws, message);
+  }
+
+  webSocketClose(ws: WebSocket): void {
+    if (!this.dormant) this.watchSockets.closed(ws);
+  }
+
+  webSocketError(ws: WebSocket): void {
+    if (!this.dormant) this.watchSockets.closed(ws);
+  }
+
+  private openWatch(kind: WatchSocketKind, socket: WatchSocket, saved: unknown): SocketWatch {
+    if (kind === "v3") {
+      return v3SocketWatch(this.state, this.watchSpecs, socket, {
+        header: () => this.watchHeader(),
+        progressMs: config(this.env).watchProgressNotifyMs,
+      }, saved);
+    }
+    throw new Error(`no ${kind} watches over sockets yet`);
+  }
+
+  private watchHeader(): { clusterId: string; memberId: string; raftTerm: number } {
+    return { clusterId: idToDecimal(clusterId(this.cluster)), memberId: idToDecimal(this.id), raftTerm: this.driver.raftPosition().term };
+  }
+
   // ---- RPC: from peers ----
 
   step(messages: Message[]): StepAnswer {
@@ -318,9 +379,12 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
 
   // ---- RPC: from the router ----
 
-  keys(req: KeysRequest): Promise<KeysReply> {
+  async keys(req: KeysRequest): Promise<KeysReply> {
     this.usage.request();
-    return this.keysService.keys(req);
+    const reply = await this.keysService.keys(req);
+    // A v2 watch is still an RPC stream: the object is in a request while it is open.
+    if (reply.stream) reply.stream = this.usage.rpcStream(reply.stream);
+    return reply;
   }
 
   keysBatch(reqs: KeysRequest[]): Promise<BatchedKeysReply[]> {
@@ -331,22 +395,6 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
   v3(req: V3Request): Promise<V3Reply> {
     this.usage.request();
     return this.v3Service.call(req);
-  }
-
-  v3Watch(requests: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
-    this.usage.request();
-    const ids = { clusterId: idToDecimal(clusterId(this.cluster)), memberId: idToDecimal(this.id) };
-    const progressMs = config(this.env).watchProgressNotifyMs;
-    const timers: WatchTimers = {
-      later: (fn) => void setTimeout(fn, WATCH_SYNC_MS),
-      every: (fn) => {
-        // Up to a tenth more, as etcd adds, so that streams opened together
-        // (a client restarting) are not all notified in the same instant.
-        const timer = setInterval(fn, progressMs + Math.floor(Math.random() * (progressMs / 10)));
-        return () => clearInterval(timer);
-      },
-    };
-    return watchStream(this.state, requests, () => ({ ...ids, raftTerm: this.driver.raftPosition().term }), timers);
   }
 
   v3Status(withHash: boolean): V3MemberStatus {
@@ -442,6 +490,7 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
       peerSendFailures: byPeer((s) => s.fail),
       quiescent: this.driver.quiescent,
       usage: this.usage.read(Date.now()),
+      commitSeconds: this.commitSeconds.counts(),
     };
   }
 

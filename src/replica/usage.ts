@@ -7,14 +7,60 @@
  */
 import type { UsageCounts } from "../server/metrics.ts";
 
+export interface Holds {
+  socketMessages: number;
+  openRpcStreams: number;
+}
+
 export class Usage {
   private counts: UsageCounts = { requests: 0, alarms: 0, rowsRead: 0, rowsWritten: 0, awakeMs: 0 };
   private awakeSince: number | null = null;
+  /** What holds the object awake or billed besides the tick timer (see holds). */
+  private held: Holds = { socketMessages: 0, openRpcStreams: 0 };
   /** The newest cursor: its rows are counted once the next statement runs (see meter). */
   private last: SqlStorageCursor<Record<string, SqlStorageValue>> | null = null;
 
   request(): void {
     this.counts.requests++;
+  }
+
+  /** A message received on a watch socket: billed as a request, at 20 messages to one. */
+  socketMessage(): void {
+    this.held.socketMessages++;
+  }
+
+  /** `stream`, counted as an open RPC stream until it ends or its reader leaves (an object serving one is in a request). */
+  rpcStream(stream: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+    this.held.openRpcStreams++;
+    let open = true;
+    const done = () => {
+      if (open) this.held.openRpcStreams--;
+      open = false;
+    };
+    const reader = stream.getReader();
+    return new ReadableStream({
+      type: "bytes",
+      async pull(controller: ReadableByteStreamController) {
+        try {
+          const { done: ended, value } = await reader.read();
+          if (!ended) return controller.enqueue(value);
+          done();
+          controller.close();
+        } catch (err) {
+          done();
+          controller.error(err);
+        }
+      },
+      cancel(reason) {
+        done();
+        return reader.cancel(reason);
+      },
+    });
+  }
+
+  /** Socket messages received, and what holds the object now besides the tick timer. */
+  holds(): Holds {
+    return { ...this.held };
   }
 
   alarm(): void {

@@ -9,8 +9,11 @@ import type { Credentials } from "../v2/auth-roles.ts";
 import type { KeysRequest } from "../v2/request.ts";
 import type { StoreStats } from "../v2/stats.ts";
 import type { AlarmMember, AlarmRequest, AlarmResponse } from "../v3/alarms.ts";
+import type { AuthInfo } from "../v3/auth-store.ts";
+import type { V3AuthRequest, V3AuthResponse } from "../v3/gateway-auth.ts";
 import type { V3ErrorBody } from "../v3/errors.ts";
 import type {
+  Bytes,
   CompactionRequest,
   CompactionResponse,
   DeleteRangeRequest,
@@ -76,7 +79,26 @@ export type V3Request = (
   | { method: "leaseLeases"; req: Record<string, never> }
   | { method: "leaseKeepAlive"; req: LeaseKeepAliveRequest }
   | { method: "alarm"; req: AlarmRequest }
-) & { forwarded?: boolean };
+  | { method: "auth"; req: V3AuthRequest }
+  /** Only the root check that member changes and some maintenance calls take (etcd's IsAdminPermitted). */
+  | { method: "adminCheck"; req: Record<string, never> }
+  /** Only the read check a watch's creation takes (see src/http/v3-watch-auth.ts). */
+  | { method: "watchCheck"; req: { key: Bytes; rangeEnd: Bytes } }
+) & {
+  forwarded?: boolean;
+  /**
+   * Who the request comes from, once a member resolved its identity (see
+   * src/server/v3-auth-service.ts): null for nobody. Until then, what it
+   * presented: the fields of V3Identity.
+   */
+  by?: AuthInfo | null;
+} & V3Identity;
+
+/** What a v3 request presents as its identity: etcd's simple token, or a verified client certificate's common name. */
+export interface V3Identity {
+  token?: string;
+  certUser?: string;
+}
 
 export type V3Response =
   | RangeResponse
@@ -89,7 +111,16 @@ export type V3Response =
   | LeaseTimeToLiveResponse
   | LeaseLeasesResponse
   | LeaseKeepAliveResponse
-  | AlarmResponse;
+  | AlarmResponse
+  | V3AuthResponse
+  | WatchCheckResponse
+  | { revision: number };
+
+/** A watch's check: answered, with the error that refuses the watch when it is refused. */
+export interface WatchCheckResponse {
+  revision: number;
+  refused?: V3ErrorBody;
+}
 
 /**
  * A member's answer to a v3 request: the response with what its header
@@ -194,8 +225,8 @@ export interface ReplicaApi {
   keysBatch(reqs: KeysRequest[]): Promise<BatchedKeysReply[]>;
   v3(req: V3Request): Promise<V3Reply>;
   v3Status(withHash: boolean): V3MemberStatus | Promise<V3MemberStatus>;
-  /** A v3 watch stream: the client's request lines in, the responses out (see src/server/v3-watch.ts). */
-  v3Watch(requests: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> | Promise<ReadableStream<Uint8Array>>;
+  /** A watch socket from the router (see src/replica/watch-sockets.ts); nothing else is served over fetch. */
+  fetch(request: Request): Promise<Response>;
   /**
    * Raft messages from a peer; answers with the messages produced for that
    * peer, or tells a sender that was removed from the cluster so (as etcd's

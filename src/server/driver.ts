@@ -76,6 +76,8 @@ export interface DriverHooks<R> {
   applied?(entry: Entry, result: R): void;
   /** After each Ready is durable, before it is applied. */
   persisted?(rd: Ready): void;
+  /** Right after a Ready's storage transaction (not called for a Ready with nothing to write). */
+  wrote?(): void;
   /** On the leader, each tick, before the Ready is processed (e.g. to propose TTL expiries). */
   leaderTick?(now: number): void;
   /** The member went quiet (stop ticking) or woke (tick again). */
@@ -454,6 +456,7 @@ export class RaftDriver<R> {
       if (hardStateDue) this.storage.setHardState(this.hardState!);
       if (rd.compaction) this.storage.compact(rd.compaction);
     });
+    this.hooks.wrote?.();
   }
 
   /**

@@ -6,6 +6,7 @@
  * it never proposes or changes what it counts. Figures of our own carry the
  * `etcd_workers_` prefix.
  */
+import type { HistogramCounts } from "./histogram.ts";
 
 /** What one member reports (a replica's `metrics()` RPC). */
 export interface MemberMetrics {
@@ -33,6 +34,12 @@ export interface MemberMetrics {
   /** Quiet: not ticking, no heartbeats, until a request or a message wakes it. */
   quiescent: boolean;
   usage: UsageCounts;
+  /**
+   * From a Ready's SQLite transaction to its writes being durable (the
+   * Durable Object's output gate flushing them): what etcd's backend commit
+   * and WAL fsync histograms measure.
+   */
+  commitSeconds: HistogramCounts;
 }
 
 /** What a member did that Cloudflare bills, since it started (see src/replica/usage.ts). */
@@ -53,12 +60,13 @@ export interface MemberDown {
   down: true;
 }
 
-type Sample = { labels: Record<string, string>; value: number };
+/** `suffix`: a histogram's _bucket, _sum or _count series. */
+type Sample = { labels: Record<string, string>; value: number; suffix?: string };
 
 interface Family {
   name: string;
   help: string;
-  type: "gauge" | "counter";
+  type: "gauge" | "counter" | "histogram";
   samples: Sample[];
 }
 
@@ -87,6 +95,8 @@ export function renderMetrics(cluster: string, members: (MemberMetrics | MemberD
     { name: "etcd_network_peer_sent_bytes_total", type: "counter", help: "The total number of bytes sent to peers.", samples: perPeer((m) => m.peerSentBytes) },
     { name: "etcd_network_peer_received_bytes_total", type: "counter", help: "The total number of bytes received from peers.", samples: perPeer((m) => m.peerReceivedBytes) },
     { name: "etcd_network_peer_sent_failures_total", type: "counter", help: "The total number of send failures from peers.", samples: perPeer((m) => m.peerSendFailures) },
+    { name: "etcd_disk_backend_commit_duration_seconds", type: "histogram", help: "The latency distributions of commit called by backend.", samples: histogram(up, (m) => m.commitSeconds) },
+    { name: "etcd_disk_wal_fsync_duration_seconds", type: "histogram", help: "The latency distributions of fsync called by WAL.", samples: histogram(up, (m) => m.commitSeconds) },
     { name: "etcd_server_version", type: "gauge", help: "Which version is running. 1 for 'server_version' label with current version.", samples: [{ labels: { server_version: version }, value: 1 }] },
     { name: "etcd_workers_member_up", type: "gauge", help: "Whether the member answered this scrape (1) or not (0).", samples: members.map((m) => ({ labels: { member: m.memberId }, value: "down" in m ? 0 : 1 })) },
     { name: "etcd_workers_quiescent", type: "gauge", help: "Whether this member is quiet (1: no ticks, no heartbeats until a request wakes it) or awake (0).", samples: per((m) => (m.quiescent ? 1 : 0)) },
@@ -102,6 +112,21 @@ export function renderMetrics(cluster: string, members: (MemberMetrics | MemberD
   return head + families.map(render).join("");
 }
 
+/** A histogram's series per member: cumulative _bucket counts by `le` (as Go formats it), then _sum and _count. */
+function histogram(members: MemberMetrics[], of: (m: MemberMetrics) => HistogramCounts): Sample[] {
+  return members.flatMap((m) => {
+    const h = of(m);
+    const member = m.memberId;
+    let cumulative = 0;
+    const buckets = h.buckets.map((n, k) => {
+      cumulative += n;
+      const le = k < h.bounds.length ? String(h.bounds[k]) : "+Inf";
+      return { labels: { member, le }, value: cumulative, suffix: "_bucket" };
+    });
+    return [...buckets, { labels: { member }, value: h.sum, suffix: "_sum" }, { labels: { member }, value: h.count, suffix: "_count" }];
+  });
+}
+
 /** Each member's distance behind the highest commit index any member reports (its leader's, normally). */
 function lag(members: MemberMetrics[]): Sample[] {
   const commit = Math.max(0, ...members.map((m) => m.commitIndex));
@@ -110,7 +135,7 @@ function lag(members: MemberMetrics[]): Sample[] {
 
 function render(f: Family): string {
   let out = `# HELP ${f.name} ${f.help}\n# TYPE ${f.name} ${f.type}\n`;
-  for (const s of f.samples) out += `${f.name}${labelsOf(s.labels)} ${s.value}\n`;
+  for (const s of f.samples) out += `${f.name}${s.suffix ?? ""}${labelsOf(s.labels)} ${s.value}\n`;
   return out;
 }
 

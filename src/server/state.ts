@@ -14,10 +14,12 @@ import type { StateMachine } from "./driver.ts";
 import { spanOf, type DurableMvccBackend } from "../v3/backend.ts";
 import { addsData, changeAlarms, hasAlarm, type AlarmMember, type AlarmRequest } from "../v3/alarms.ts";
 import { decodeV3Command } from "../v3/command.ts";
-import { errNoSpace } from "../v3/errors.ts";
+import { errNoSpace, V3Error, type V3ErrorBody } from "../v3/errors.ts";
+import { checkWriteAccess } from "../v3/auth-requests.ts";
+import { V3AuthStore, type AuthInfo, type V3AuthCommand, type V3AuthResult, type V3AuthSnapshot } from "../v3/auth-store.ts";
 import { Keyspace } from "../v3/keyspace.ts";
 import { decodeDump, encodeDump, type EncodedDump } from "../v3/snapshot.ts";
-import type { V3Result } from "../v3/types.ts";
+import type { V3Command, V3Result } from "../v3/types.ts";
 import type { WatchEvent } from "../v3/watch.ts";
 import { AuthStore, type AuthCommand, type AuthResult, type AuthSnapshot } from "../v2/auth-store.ts";
 import type { Command } from "../v2/command.ts";
@@ -27,7 +29,13 @@ import { emptyMembership, founded, withMember, withoutMember, type MemberContext
 import { MAX_WATCHERS_PER_MEMBER } from "./limits.ts";
 
 /** The data of a normal entry: a v2 store command, a v3 write (see src/v3/command.ts), new peer URLs for a member, an alarm raised or cleared, or a v2 auth change. */
-export type NormalEntry = { command: Command } | { v3: unknown } | { memberUpdate: MemberUpdate } | { alarm: AlarmRequest } | { auth: AuthCommand };
+export type NormalEntry =
+  | { command: Command }
+  | { v3: unknown; by?: AuthInfo }
+  | { memberUpdate: MemberUpdate }
+  | { alarm: AlarmRequest }
+  | { auth: AuthCommand }
+  | { v3auth: V3AuthCommand };
 
 export interface MemberUpdate {
   id: string;
@@ -39,6 +47,7 @@ export type EntryResult =
   | { kind: "v3"; result: V3Result }
   | { kind: "alarm"; changed: AlarmMember[] }
   | { kind: "auth"; result: AuthResult }
+  | { kind: "v3auth"; result: V3AuthResult }
   | { kind: "config" }
   | { kind: "noop" };
 
@@ -46,6 +55,8 @@ export class ReplicaState implements StateMachine<EntryResult> {
   store = new Store();
   /** The v2 auth records: users, roles, whether auth is enabled (see src/v2/auth-store.ts). */
   auth = new AuthStore();
+  /** The v3 auth store, apart from v2's as in etcd (see src/v3/auth-store.ts). */
+  v3auth = new V3AuthStore();
   membership: Membership = emptyMembership();
   /** The raised alarms (etcd's alarm store), the same on every member; NOSPACE refuses writes that add data. */
   alarms: AlarmMember[] = [];
@@ -91,7 +102,8 @@ export class ReplicaState implements StateMachine<EntryResult> {
       };
       return { kind: "config" };
     }
-    if ("v3" in data) return this.applyV3(entry.index, data.v3);
+    if ("v3" in data) return this.applyV3(entry.index, data.v3, data.by ?? null);
+    if ("v3auth" in data) return { kind: "v3auth", result: this.v3auth.apply(data.v3auth, entry.index) };
     if ("alarm" in data) {
       const { alarms, changed } = changeAlarms(this.alarms, data.alarm);
       this.alarms = alarms;
@@ -105,7 +117,7 @@ export class ReplicaState implements StateMachine<EntryResult> {
     return { kind: "store", result: this.store.apply(data.command) };
   }
 
-  private applyV3(index: number, encoded: unknown): EntryResult {
+  private applyV3(index: number, encoded: unknown, by: AuthInfo | null): EntryResult {
     // Already in the backend: applied before a restart.
     if (index <= this.mvcc.appliedIndex()) return { kind: "noop" };
     const cmd = decodeV3Command(encoded);
@@ -114,6 +126,10 @@ export class ReplicaState implements StateMachine<EntryResult> {
     // Nothing reaches the backend, so a replay after a restart (with the
     // alarms as they were at this index) refuses it again.
     if (hasAlarm(this.alarms, "NOSPACE") && addsData(cmd)) return { kind: "v3", result: { ok: false, error: errNoSpace().body } };
+    // etcd's auth applier: permissions as they are at this entry, the same
+    // on every member and again on a replay; refused, nothing is written.
+    const refused = this.authRefusal(by, cmd);
+    if (refused) return { kind: "v3", result: { ok: false, error: refused } };
     let result!: V3Result;
     this.mvcc.applyAt(index, () => (result = this.keyspace.apply(cmd)));
     const change = this.keyspace.takeEvents();
@@ -132,6 +148,16 @@ export class ReplicaState implements StateMachine<EntryResult> {
   liveKeys(): number {
     this.liveKeyCount ??= this.mvcc.count(spanOf("", "\0"), this.mvcc.revision());
     return this.liveKeyCount;
+  }
+
+  private authRefusal(by: AuthInfo | null, cmd: V3Command): V3ErrorBody | null {
+    try {
+      checkWriteAccess(this.v3auth, by, cmd, (lease) => this.mvcc.leaseKeys(lease));
+      return null;
+    } catch (err) {
+      if (err instanceof V3Error) return err.body;
+      throw err;
+    }
   }
 
   /** Tells the listeners; one that fails must not fail the entry being applied. */
@@ -157,7 +183,7 @@ export class ReplicaState implements StateMachine<EntryResult> {
   }
 
   encode(): string {
-    return JSON.stringify({ store: saveStore(this.store), membership: this.membership, alarms: this.alarms, auth: this.auth.toJSON(), v3: encodeDump(this.mvcc.dump()) });
+    return JSON.stringify({ store: saveStore(this.store), membership: this.membership, alarms: this.alarms, auth: this.auth.toJSON(), v3auth: this.v3auth.toJSON(), v3: encodeDump(this.mvcc.dump()) });
   }
 
   /**
@@ -167,13 +193,14 @@ export class ReplicaState implements StateMachine<EntryResult> {
    * is newer than the snapshot and stays as it is.
    */
   restore(data: string, index: number): void {
-    const parsed = JSON.parse(data) as { store: string; membership: Membership; alarms?: AlarmMember[]; auth?: AuthSnapshot; v3?: EncodedDump };
+    const parsed = JSON.parse(data) as { store: string; membership: Membership; alarms?: AlarmMember[]; auth?: AuthSnapshot; v3auth?: V3AuthSnapshot; v3?: EncodedDump };
     const watchers = this.store.hub;
     this.store = loadStore(parsed.store);
     this.store.adoptWatchers(watchers);
     this.membership = parsed.membership;
     this.alarms = parsed.alarms ?? [];
     this.auth = AuthStore.fromJSON(parsed.auth);
+    this.v3auth = V3AuthStore.fromJSON(parsed.v3auth);
     if (parsed.v3 && index > this.mvcc.appliedIndex()) {
       this.mvcc.load(decodeDump(parsed.v3), index);
       this.liveKeyCount = null;
@@ -209,5 +236,10 @@ export function encodeAlarm(alarm: AlarmRequest): string {
 
 export function encodeAuthCommand(auth: AuthCommand): string {
   const entry: NormalEntry = { auth };
+  return JSON.stringify(entry);
+}
+
+export function encodeV3AuthCommand(v3auth: V3AuthCommand): string {
+  const entry: NormalEntry = { v3auth };
   return JSON.stringify(entry);
 }

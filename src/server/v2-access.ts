@@ -37,11 +37,8 @@ export class V2Access {
    * A leader catches up with a ReadIndex round; a follower says no, and
    * the caller passes the request on to the leader unchecked.
    */
-  async current(): Promise<boolean> {
-    if (this.driver.caughtUp()) return true;
-    if (this.driver.role !== "leader") return false;
-    await this.driver.readIndex();
-    return true;
+  current(): Promise<boolean> {
+    return authRecordsCurrent(this.driver);
   }
 
   /** etcd's hasKeyPrefixAccess: may the request read (or write) `key`, the key as its URL named it? */
@@ -94,4 +91,15 @@ export class V2Access {
     else this.state.store.stats.getsSuccess++;
     return found;
   }
+}
+
+/**
+ * Whether a member's auth records (v2 or v3) are current enough to decide
+ * on (see V2Access.current); a leader makes sure with a ReadIndex round.
+ */
+export async function authRecordsCurrent(driver: RaftDriver<EntryResult>): Promise<boolean> {
+  if (driver.caughtUp()) return true;
+  if (driver.role !== "leader") return false;
+  await driver.readIndex();
+  return true;
 }

@@ -9,8 +9,9 @@ import { addsData, listAlarms, type AlarmRequest, type AlarmResponse } from "../
 import { encodeV3Entry } from "../v3/command.ts";
 import { checkDelete, checkPut, checkRange, checkTxn, isReadOnlyTxn } from "../v3/validate.ts";
 import type { V3Command } from "../v3/types.ts";
+import type { AuthInfo } from "../v3/auth-store.ts";
 import { hashVersions } from "../v3/hash.ts";
-import type { V3MemberStatus, V3Reply, V3Request, V3Response } from "./api.ts";
+import type { V3MemberStatus, V3Reply, V3Request, V3Response, WatchCheckResponse } from "./api.ts";
 import type { RaftDriver } from "./driver.ts";
 import { forwardToLeader } from "./forward.ts";
 import { EntryTooLarge } from "./limits.ts";
@@ -18,12 +19,15 @@ import { NO_QUOTA, overQuota, type BackendQuota } from "./quota.ts";
 import { memberRemoved, RaftError } from "./raft-error.ts";
 import { MAX_LEASE_TTL, MIN_LEASE_TTL, newLeaseId, V3Leases } from "./v3-leases.ts";
 import { encodeAlarm, type EntryResult, type ReplicaState } from "./state.ts";
+import { V3AuthService } from "./v3-auth-service.ts";
+import { checkReadAccess, checkTxnAccess } from "../v3/auth-requests.ts";
 
 /** Calls the leader's v3(): the host's RPC to another member. */
 export type LeaderV3 = (leader: string, req: V3Request) => Promise<V3Reply>;
 
 export class V3Service {
   readonly leases: V3Leases;
+  readonly auth: V3AuthService;
   /** This member's NOSPACE alarm while its proposal is on its way (see raiseNoSpace). */
   private raising: Promise<void> | null = null;
 
@@ -35,19 +39,41 @@ export class V3Service {
     /** Whether this member knows it was removed from the cluster. */
     private readonly removed: () => boolean,
     private readonly quota: BackendQuota = NO_QUOTA,
+    tokenTTLMs?: number,
   ) {
     this.leases = new V3Leases(driver, state);
+    this.auth = new V3AuthService(driver, state, tokenTTLMs);
   }
 
   async call(req: V3Request): Promise<V3Reply> {
     try {
       if (this.removed()) throw memberRemoved();
       check(req);
-      if (req.method === "range") return await this.read(req, req.req.serializable, () => this.state.keyspace.range(req.req));
+      if (req.by === undefined) {
+        // Who asks is decided once, by a member whose auth store is current.
+        if (!(await this.auth.current())) return await this.forward(req);
+        let by: AuthInfo | null;
+        try {
+          by = this.auth.identify(req);
+        } catch (err) {
+          // A watch with a token that is no good is refused in its stream, not as a failed call.
+          if (req.method === "watchCheck" && err instanceof V3Error) return this.answer({ revision: this.state.keyspace.revision(), refused: err.body });
+          throw err;
+        }
+        req = { ...req, by, token: undefined, certUser: undefined };
+      }
+      const by = req.by ?? null;
+      const auth = this.state.v3auth;
+      if (req.method === "range") {
+        const range = req.req;
+        return await this.read(req, range.serializable, () => (checkReadAccess(auth, by, range.key, range.rangeEnd), this.state.keyspace.range(range)));
+      }
+      // A watch is checked on the member asked, as it would be served there.
+      if (req.method === "watchCheck") return this.answer(this.watchCheck(by, req.req.key, req.req.rangeEnd));
       if (req.method === "txn" && isReadOnlyTxn(req.req)) {
         const txn = req.req;
         const serializable = [...txn.success, ...txn.failure].every((op) => "range" in op && op.range.serializable);
-        return await this.read(req, serializable, () => this.state.keyspace.readTxn(txn));
+        return await this.read(req, serializable, () => (checkTxnAccess(auth, by, txn), this.state.keyspace.readTxn(txn)));
       }
       if (req.method === "leaseLeases") return await this.read(req, false, () => this.leases.leases());
       // etcd answers the alarm list from the member asked.
@@ -56,13 +82,30 @@ export class V3Service {
       if (req.method === "leaseKeepAlive") return this.answer(this.leases.keepAlive(req.req.id));
       if (req.method === "leaseTimeToLive") return this.answer(this.leases.timeToLive(req.req.id, req.req.keys));
       if (req.method === "alarm") return await this.changeAlarm(req.req);
-      return await this.write(command(req));
+      if (req.method === "auth") return this.answer(await this.auth.call(req.req, by));
+      if (req.method === "adminCheck") {
+        await this.driver.readIndex();
+        auth.checkAdmin(by);
+        return this.answer({ revision: this.state.keyspace.revision() });
+      }
+      return await this.write(command(req), by);
     } catch (err) {
       if (err instanceof V3Error) return { ok: false, error: err.body, leader: this.driver.leader };
       if (err instanceof EntryTooLarge) return { ok: false, error: errRequestTooLarge().body, leader: this.driver.leader };
       if (err instanceof RaftError) {
         return { ok: false, error: { code: GrpcCode.Unavailable, message: err.message }, retryable: err.retryable, leader: this.driver.leader };
       }
+      throw err;
+    }
+  }
+
+  private watchCheck(by: AuthInfo | null, key: string, rangeEnd: string): WatchCheckResponse {
+    const revision = this.state.keyspace.revision();
+    try {
+      checkReadAccess(this.state.v3auth, by, key, rangeEnd);
+      return { revision };
+    } catch (err) {
+      if (err instanceof V3Error) return { revision, refused: err.body };
       throw err;
     }
   }
@@ -93,8 +136,8 @@ export class V3Service {
     return this.answer(serve());
   }
 
-  private async write(cmd: V3Command): Promise<V3Reply> {
-    const data = encodeV3Entry(cmd);
+  private async write(cmd: V3Command, by: AuthInfo | null): Promise<V3Reply> {
+    const data = encodeV3Entry(cmd, by);
     if (addsData(cmd) && overQuota(this.quota, data.length)) {
       await this.raiseNoSpace();
       throw errNoSpace();

@@ -31,6 +31,16 @@ interface Watcher {
   quietSinceTick: boolean;
 }
 
+/**
+ * What a session must keep to go on after its member restarts (see
+ * src/replica/watch-sockets.ts): each watcher's selection and the next
+ * revision it must see. Plain data, kept with the session's socket.
+ */
+export interface SavedSession {
+  nextId: number;
+  watchers: { id: number; selector: WatchSelector; next: number; progressNotify: boolean }[];
+}
+
 /** The timers a session runs on: the replica's, or a test's. */
 export interface WatchTimers {
   /** Runs `fn` after the requests at hand are answered. */
@@ -103,8 +113,51 @@ export class WatchSession {
     private readonly timers: WatchTimers,
     /** Whether the reader has more than it should queued already (see WATCH_BACKLOG_BYTES). */
     private readonly backlogged: () => boolean = () => false,
+    /** The session as it was before its member restarted: its watchers go on from where they were. */
+    saved?: SavedSession,
   ) {
     state.v3Listeners.add(this.listener);
+    if (saved) this.restore(saved);
+  }
+
+  /** The session as plain data (see SavedSession). */
+  save(): SavedSession {
+    const watchers: SavedSession["watchers"] = [];
+    this.forEachWatcher((w) => watchers.push(w));
+    return { nextId: this.nextId, watchers };
+  }
+
+  /** The id the next watcher created without one gets. */
+  get nextWatchId(): number {
+    return this.nextId;
+  }
+
+  /** Visits each watcher as SavedSession holds it, without copying the lot (a stream may hold thousands). */
+  forEachWatcher(visit: (w: Readonly<SavedSession["watchers"][number]>) => void): void {
+    for (const w of this.watchers.values()) visit(w);
+  }
+
+  get size(): number {
+    return this.watchers.size;
+  }
+
+  /**
+   * Takes the watchers back after a restart. A revision the keyspace no
+   * longer holds was never durable, so never sent (the runtime holds what a
+   * member sends until its writes are on disk): the watcher waits for it
+   * again. What it missed meanwhile comes from history, or it is canceled
+   * with the compaction's revision.
+   */
+  private restore(saved: SavedSession): void {
+    const revision = this.state.keyspace.revision();
+    this.nextId = saved.nextId;
+    for (const s of saved.watchers) {
+      const w: Watcher = { ...s, next: Math.min(s.next, revision + 1), quietSinceTick: true };
+      this.watchers.set(w.id, w);
+      this.state.v3Watchers++;
+      if (w.progressNotify && !this.stopTicks) this.stopTicks = this.timers.every(() => this.progressTick());
+    }
+    for (const w of this.watchers.values()) this.catchUp(w, revision);
   }
 
   handle(req: WatchRequest): void {

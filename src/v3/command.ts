@@ -4,13 +4,19 @@
  * characters each once JSON-escaped (\u0000), and a log entry must stay
  * under a storage row's 2 MB; base64 costs four for three.
  */
+import type { AuthInfo } from "./auth-store.ts";
 import type { V3Command } from "./types.ts";
 
 const BYTE_FIELDS = new Set(["key", "rangeEnd", "value"]);
 
-/** The entry data for a v3 write: `{"v3": command}`. */
-export function encodeV3Entry(cmd: V3Command): string {
-  return JSON.stringify({ v3: cmd }, (field, v) => (BYTE_FIELDS.has(field) && typeof v === "string" ? btoa(v) : v));
+/**
+ * The entry data for a v3 write: `{"v3": command}`, and with v3 auth the
+ * requester as `"by"` (etcd's AuthInfo in the request header), which the
+ * apply checks the command against.
+ */
+export function encodeV3Entry(cmd: V3Command, by?: AuthInfo | null): string {
+  const entry = by ? { v3: cmd, by } : { v3: cmd };
+  return JSON.stringify(entry, (field, v) => (BYTE_FIELDS.has(field) && typeof v === "string" ? btoa(v) : v));
 }
 
 /** The command of a parsed entry's `v3` field, its bytes decoded. */

@@ -33,6 +33,13 @@ describe("v3 cluster and maintenance calls", () => {
     ["cluster/member/remove", '{"ID":"1"}'],
     ["cluster/member/update", '{"ID":"1","peerURLs":["http://10.9.9.9:2380"]}'],
     ["cluster/member/promote", '{"ID":"1"}'],
+    // Found by the fuzz run (seed 1): these added a member instead of being refused.
+    ["cluster/member/add", "{}"],
+    ["cluster/member/add", '{"peerURLs":[]}'],
+    ["cluster/member/add", '{"peerURLs":["not a url"]}'],
+    ["cluster/member/add", '{"peerURLs":["ftp://10.9.9.9:2380"]}'],
+    ["cluster/member/add", '{"peerURLs":["http://10.9.9.9:2380/path"]}'],
+    ["cluster/member/add", '{"peerURLs":["http://10.9.9.9"]}'],
   ])("%s %s answers as etcd does", async (path, body) => {
     const [etcd, ours] = await Promise.all([post(t.etcd, path, body), post(t.ours, path, body)]);
     expect(ours).toEqual(etcd);

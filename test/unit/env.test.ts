@@ -17,6 +17,8 @@ describe("config", () => {
       peerDelayMs: 0,
       discovery: { baseURL: null, tokenTTLSeconds: 604_800, newPerMinute: 60 },
       adminToken: null,
+      clientCertAuth: false,
+      authTokenTTLSeconds: 300,
     });
   });
 
@@ -47,6 +49,8 @@ describe("config", () => {
     [{ WATCH_PROGRESS_NOTIFY_MS: "5" }, 'WATCH_PROGRESS_NOTIFY_MS must be a whole number from 10 to 86400000, not "5"'],
     [{ DEBUG_FAULTS: "yes" }, 'DEBUG_FAULTS must be "true" or "false", not "yes"'],
     [{ DASHBOARD: "on" }, 'DASHBOARD must be "true" or "false", not "on"'],
+    [{ CLIENT_CERT_AUTH: "1" }, 'CLIENT_CERT_AUTH must be "true" or "false", not "1"'],
+    [{ AUTH_TOKEN_TTL: "0" }, 'AUTH_TOKEN_TTL must be a whole number from 1 to 86400, not "0"'],
     [{ DISCOVERY_NEW_PER_MINUTE: "10001" }, 'DISCOVERY_NEW_PER_MINUTE must be a whole number from 0 to 10000, not "10001"'],
     [{ DISCOVERY_BASE_URL: "discovery.example.com" }, "DISCOVERY_BASE_URL must be an absolute http(s) URL"],
   ];

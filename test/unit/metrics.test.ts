@@ -1,6 +1,13 @@
 /** The Prometheus exposition of a cluster's members: etcd's names and HELP/TYPE lines, one sample per member, escaping, members that did not answer. */
 import { describe, expect, it } from "vitest";
+import { DISK_SECONDS_BUCKETS, Histogram } from "../../src/server/histogram.ts";
 import { renderMetrics, type MemberMetrics } from "../../src/server/metrics.ts";
+
+function commits(seconds: number[]) {
+  const h = new Histogram(DISK_SECONDS_BUCKETS);
+  for (const s of seconds) h.observe(s);
+  return h.counts();
+}
 
 const member = (id: string, extra: Partial<MemberMetrics> = {}): MemberMetrics => ({
   memberId: id,
@@ -22,6 +29,7 @@ const member = (id: string, extra: Partial<MemberMetrics> = {}): MemberMetrics =
   peerSendFailures: {},
   quiescent: false,
   usage: { requests: 5, alarms: 1, rowsRead: 7, rowsWritten: 3, awakeMs: 1500 },
+  commitSeconds: commits([0.0005, 0.003, 0.003, 20]),
   ...extra,
 });
 
@@ -47,6 +55,15 @@ describe("renderMetrics", () => {
       'etcd_network_peer_sent_bytes_total{member="a1",To="b2"} 700',
     ]);
     expect(lines.filter((l) => l.startsWith("etcd_workers_apply_lag{"))).toEqual(['etcd_workers_apply_lag{member="a1"} 0', 'etcd_workers_apply_lag{member="b2"} 3']);
+  });
+
+  it("writes histograms as etcd does: cumulative buckets by le up to +Inf, then sum and count", () => {
+    const name = "etcd_disk_backend_commit_duration_seconds";
+    expect(lines).toContain(`# TYPE ${name} histogram`);
+    const a1 = lines.filter((l) => l.startsWith(`${name}_`) && l.includes('member="a1"'));
+    expect(a1.slice(0, 3)).toEqual([`${name}_bucket{member="a1",le="0.001"} 1`, `${name}_bucket{member="a1",le="0.002"} 1`, `${name}_bucket{member="a1",le="0.004"} 3`]);
+    expect(a1.slice(-4)).toEqual([`${name}_bucket{member="a1",le="8.192"} 3`, `${name}_bucket{member="a1",le="+Inf"} 4`, `${name}_sum{member="a1"} 20.0065`, `${name}_count{member="a1"} 4`]);
+    expect(a1).toHaveLength(14 + 1 + 2);
   });
 
   it("says which members are quiet, and what each did that is billed", () => {

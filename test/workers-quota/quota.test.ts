@@ -50,7 +50,15 @@ describe("the storage quota", () => {
     const alarmList = `{"alarms":[{"memberID":"${decimal(leader)}","alarm":"NOSPACE"}]}`;
     expect((await v3("maintenance/alarm", {})).text).toBe(alarmList);
     for (const id of ids) {
-      const r = await replica(CLUSTER, id).v3({ method: "alarm", req: { action: "GET", memberId: "0", alarm: "NONE" } });
+      // A follower learns that the alarm committed with the next message from the leader (a tick at most).
+      const r = await waitUntil(
+        async () => {
+          const a = await replica(CLUSTER, id).v3({ method: "alarm", req: { action: "GET", memberId: "0", alarm: "NONE" } });
+          return a.ok && (a.response as { alarms: unknown[] }).alarms.length > 0 ? a : undefined;
+        },
+        5000,
+        `${id} lists the alarm`,
+      );
       expect(r.ok && r.response, `alarms on ${id}`).toMatchObject({ alarms: [{ memberId: leader, alarm: "NOSPACE" }] });
     }
     const status = await v3("maintenance/status", {});

@@ -384,3 +384,21 @@ describe("token expiry", () => {
     }
   });
 });
+
+describe("v3 discovery watch", () => {
+  // Found by the fuzz run (seed 1): a stream whose requests name no token was a 500.
+  it.each([["{}\n"], [""], ["{\n"], ['{"cancel_request":{"watch_id":"1"}}\n']])("refuses a stream that creates no watch (%j) as a bad request", async (body) => {
+    const res = await call("/discovery/v3/watch", { method: "POST", body });
+    const text = await res.text();
+    expect(res.status, text).toBe(400);
+    expect(JSON.parse(text).code).toBe(3);
+  });
+
+  // Found by the fuzz run (seed 2): a message over the stream's limit was a 500.
+  it("refuses a message over the stream limit as etcd's request too large", async () => {
+    const res = await call("/discovery/v3/watch", { method: "POST", body: `{"key":"${"x".repeat(2 * 1024 * 1024)}"}\n` });
+    const text = await res.text();
+    expect(res.status, text).toBe(400);
+    expect(JSON.parse(text).error).toBe("etcdserver: request is too large");
+  });
+});

@@ -70,5 +70,19 @@ describe("/metrics", () => {
       [...s].filter(([k]) => k.startsWith(`etcd_network_peer_sent_bytes_total{member="${leader}"`)).reduce((sum, [, v]) => sum + v, 0);
     // Each put's entry (about 100 bytes of command) goes to both followers.
     expect(sent(after) - sent(before)).toBeGreaterThan(5 * 2 * 100);
+    // Each put is at least one timed transaction on every member (more with
+    // the commit index written on a tick); a flush is timed once durable.
+    const commits = (s: Map<string, number>, id: string) => s.get(`etcd_disk_backend_commit_duration_seconds_count{member="${id}"}`)!;
+    const settled = await waitUntil(
+      async () => {
+        const s = await scrape();
+        return [...perMember(after, "etcd_server_is_leader").keys()].every((id) => commits(s, id) - commits(before, id) >= 5) ? s : undefined;
+      },
+      10_000,
+      "every member timed the 5 puts' transactions",
+    );
+    for (const id of perMember(after, "etcd_server_is_leader").keys()) {
+      expect(settled.get(`etcd_disk_backend_commit_duration_seconds_bucket{member="${id}",le="+Inf"}`), id).toBe(commits(settled, id));
+    }
   });
 });

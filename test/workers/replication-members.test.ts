@@ -185,7 +185,11 @@ describe("membership through Raft", { timeout: 90_000 }, () => {
 
     const list = await members(cluster);
     expect(sorted(list.body.members.map((m: { id: string }) => m.id))).toEqual(sorted(rest));
-    for (const id of rest) expect(sorted((await status(cluster, id)).removed)).toEqual(sorted([follower, leader]));
+    // A follower applies the second removal once it learns it committed (the next message from the leader).
+    for (const id of rest) {
+      await waitUntil(async () => ((await status(cluster, id)).removed.length === 2 ? true : undefined), 5000, `${id} applied both removals`);
+      expect(sorted((await status(cluster, id)).removed)).toEqual(sorted([follower, leader]));
+    }
 
     // Writes kept going all along, and go on in the 2-member cluster: the
     // write after the one in flight now was sent to the 2-member cluster.

@@ -35,7 +35,7 @@ function row(m, view) {
     "tr",
     {
       class: (isLeader ? "leader" : "") + (m.up ? "" : " is-down"),
-      dataset: { memberId: m.id, term: m.up ? m.term : "", startTime: m.up ? m.startTime : "" },
+      dataset: { memberId: m.id, term: m.up ? m.term : "", startTime: m.up ? m.startTime : "", activity: m.up ? (m.quiescent ? "quiescent" : "awake") : "" },
     },
     el("td", { class: "mono" }, m.id),
     el("td", {}, m.name, isLeader ? el("span", { class: "badge" }, "leader") : null),

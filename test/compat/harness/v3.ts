@@ -310,10 +310,11 @@ function clip(s: string, max = 6000): string {
 
 export async function runV3(name: string, steps: V3Step[], cluster: OursCluster): Promise<void> {
   const urls = targets();
-  // "~" sorts after every letter and digit, so ranges "to the end of the
-  // keyspace" (range_end "\0") from inside the prefix see nothing but keys of
-  // this sequence.
-  const prefix = `~compat-v3/${name}-${Math.random().toString(36).slice(2, 8)}`;
+  // "~" sorts after every letter and digit, and other tests write under
+  // prefixes of one "~" (~watch-, ~front-), so ranges "to the end of the
+  // keyspace" (range_end "\0") from inside this "~~" prefix see nothing but
+  // keys of this sequence.
+  const prefix = `~~compat-v3/${name}-${Math.random().toString(36).slice(2, 8)}`;
   const etcd: Ctx = { label: "etcd", url: urls.etcd, root: "", prefix, base: 0 };
   const ours: Ctx = { label: "ours", url: urls.ours, root: cluster.root, prefix, base: 0 };
   const title = `${name} [${cluster.label}]`;

@@ -199,6 +199,7 @@ export class Simulation {
       maxInflight: 1 + Math.floor(r() * 16),
       maxAppendSize: 16 + Math.floor(r() * 256),
       snapshotChunkSize: 8 + Math.floor(r() * 64),
+      commitNotices: r() < 0.5,
       preVote: features < 0.8 || r() < 0.5,
       checkQuorum: features < 0.8 || r() < 0.5,
     };
