@@ -51,9 +51,11 @@ describe.each([["etcd", t.etcd] as const, ...ours])("etcdctl v2 auth against %s"
     expect(await as("carol:cpw", "get", `${p}/x`)).toEqual(REFUSED);
     expect(await as("carol:newpw", "get", `${p}/x`)).toEqual(ok("1\n"));
 
+    // Other tests' watchers may be open on the same server: wait for one more than there were.
+    const before = await watchers(url);
     const w = start("etcdctl", ["--endpoints", url, "--username", "carol:newpw", "watch", `${p}/x`], ENV);
     try {
-      await watchersAtLeast(url, 1);
+      await watchersAtLeast(url, before + 1);
       expect(await as(ROOT, "set", `${p}/x`, "watched")).toEqual(ok("watched\n"));
       const r = await Promise.race([w.done, pause(10_000).then(() => null)]);
       expect(r).toEqual(ok("watched\n"));
@@ -72,12 +74,17 @@ describe.each([["etcd", t.etcd] as const, ...ours])("etcdctl v2 auth against %s"
 });
 
 /** Waits until the member that serves the cluster holds at least `n` watchers (the watch is registered). */
-async function watchersAtLeast(url: string, n: number): Promise<void> {
+/** The v2 watchers the member answering /v2/stats/store holds. */
+async function watchers(url: string): Promise<number> {
   const u = new URL(url);
+  const stats = await send(u.origin, { method: "GET", path: `${u.pathname.replace(/\/$/, "")}/v2/stats/store` });
+  return (JSON.parse(stats.body) as { watchers: number }).watchers;
+}
+
+async function watchersAtLeast(url: string, n: number): Promise<void> {
   const deadline = Date.now() + 10_000;
   for (;;) {
-    const stats = await send(u.origin, { method: "GET", path: `${u.pathname.replace(/\/$/, "")}/v2/stats/store` });
-    if ((JSON.parse(stats.body) as { watchers: number }).watchers >= n) return;
+    if ((await watchers(url)) >= n) return;
     if (Date.now() > deadline) throw new Error(`no watcher registered on ${url} within 10 s`);
     await pause(50);
   }
