@@ -19,6 +19,8 @@ export interface MemberView {
   id: string;
   name: string;
   up: boolean;
+  /** Where the member was placed (a Durable Object location hint, MEMBER_LOCATIONS), or "" (near its first request). */
+  location: string;
   /** The rest is known only for a member that answered. */
   role?: ReplicaRole;
   /** The leader this member knows ("" for none). */
@@ -50,10 +52,10 @@ export interface ClusterView {
   members: MemberView[];
 }
 
-export async function clusterView(api: ClusterApi, cluster: string): Promise<ClusterView> {
+export async function clusterView(api: ClusterApi, cluster: string, locate: (id: string) => string = () => ""): Promise<ClusterView> {
   const { members } = await api.status();
   const answers = await Promise.all(members.map((m) => askMember(api, m)));
-  return summarize(cluster, Date.now(), answers);
+  return summarize(cluster, Date.now(), answers, locate);
 }
 
 export type MemberAnswer = { member: Member } & ({ down: true } | { status: ReplicaStatus; metrics: MemberMetrics });
@@ -70,7 +72,7 @@ async function askMember(api: ClusterApi, member: Member): Promise<MemberAnswer>
 }
 
 /** The view of the members' answers (pure, so that it is tested without a cluster). */
-export function summarize(cluster: string, at: number, answers: MemberAnswer[]): ClusterView {
+export function summarize(cluster: string, at: number, answers: MemberAnswer[], locate: (id: string) => string = () => ""): ClusterView {
   const up = answers.flatMap((a) => ("down" in a ? [] : [a]));
   const highestCommit = Math.max(0, ...up.map((a) => a.metrics.commitIndex));
   // An old leader can still believe it leads for a moment after a newer
@@ -78,12 +80,14 @@ export function summarize(cluster: string, at: number, answers: MemberAnswer[]):
   const leaders = up.filter((a) => a.metrics.isLeader).sort((a, b) => b.metrics.term - a.metrics.term);
   const leader = leaders[0]?.member.id ?? "";
   const members = answers.map((a): MemberView => {
-    if ("down" in a) return { id: a.member.id, name: a.member.name, up: false };
+    const location = locate(a.member.id);
+    if ("down" in a) return { id: a.member.id, name: a.member.name, up: false, location };
     const m = a.metrics;
     return {
       id: a.member.id,
       name: a.member.name,
       up: true,
+      location,
       role: a.status.state,
       leader: m.leader,
       term: m.term,

@@ -31,7 +31,7 @@ export function dashboardPage(cluster: string, base: string): string {
   <section id="members-panel">
     <h2>Members <span id="members-summary" class="muted"></span></h2>
     <table id="members">
-      <thead><tr><th>id</th><th>name</th><th>role</th><th>term</th><th>commit</th><th>applied</th><th>lag</th><th>state</th><th>Raft activity</th><th>started</th><th>keys</th><th>watchers v2/v3</th></tr></thead>
+      <thead><tr><th>id</th><th>name</th><th>role</th><th>term</th><th>commit</th><th>applied</th><th>lag</th><th>state</th><th>Raft activity</th><th>region</th><th>started</th><th>keys</th><th>watchers v2/v3</th></tr></thead>
       <tbody></tbody>
     </table>
   </section>

@@ -16,6 +16,7 @@ import { clusterClient } from "../http/cluster-client.ts";
 import type { ClusterRef } from "../http/etcd-routes.ts";
 import { json, methodNotAllowed, notFound } from "../http/go-http.ts";
 import { ASSETS } from "./assets.ts";
+import { memberLocation } from "../placement.ts";
 import { clusterView } from "./cluster-view.ts";
 import { dashboardPage } from "./page.ts";
 
@@ -50,7 +51,8 @@ export function dashboardRoutes(clusterOf: (c: C) => ClusterRef): Hono<{ Binding
 
   r.get("/_dashboard/api/cluster", async (c) => {
     const { name } = clusterOf(c);
-    const view = await clusterView(clusterClient(c.env, name), name);
+    const { placement, clusterSize } = config(c.env);
+    const view = await clusterView(clusterClient(c.env, name), name, (id) => memberLocation(placement.locations, name, id, clusterSize) ?? "");
     return json(JSON.stringify(view), 200, { "Cache-Control": "no-store" });
   });
 

@@ -118,4 +118,13 @@ describe("the members view", () => {
     const view = summarize("c", 5000, [up("a", "member-0", { term: 4 }), { member: member("b", "member-1"), down: true }]);
     expect([view.leader, view.term]).toEqual(["", 4]);
   });
+
+  it("says where each member was placed, up or down", () => {
+    const where: Record<string, string> = { a: "enam", b: "weur" };
+    const view = summarize("c", 5000, [up("a", "member-0", { term: 4 }), { member: member("b", "member-1"), down: true }], (id) => where[id] ?? "");
+    expect(view.members.map((m) => [m.id, m.location])).toEqual([
+      ["a", "enam"],
+      ["b", "weur"],
+    ]);
+  });
 });

@@ -26,11 +26,12 @@ function row(m, view) {
         el("span", { class: m.lag > 0 ? "warn" : "" }, m.lag),
         el("span", { class: "up" }, "up"),
         m.quiescent ? "quiescent" : "awake",
+        m.location || "near its first request",
         el("span", { title: new Date(m.startTime).toLocaleString() }, age(view.at - m.startTime) + " ago"),
         m.keys,
         m.v2Watchers + "/" + m.v3Watchers,
       ]
-    : ["", "", "", "", "", el("span", { class: "down" }, "down"), "", "", "", ""];
+    : ["", "", "", "", "", el("span", { class: "down" }, "down"), "", m.location, "", "", ""];
   return el(
     "tr",
     {
