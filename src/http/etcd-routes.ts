@@ -73,7 +73,8 @@ export function etcdRoutes(clusterOf: (c: C) => ClusterRef): Hono<{ Bindings: En
   const keys = (c: C) => {
     const { prefix, name } = clusterOf(c);
     const rawKeyPath = requestURL(c.req.raw).pathname.slice(prefix.length + "/v2/keys".length);
-    return handleKeys(c.req.raw, rawKeyPath, clusterId(name), api(c), config(c.env).maxWatches);
+    const settings = config(c.env);
+    return handleKeys(c.req.raw, rawKeyPath, clusterId(name), api(c), settings.maxWatches, settings.clientCertAuth);
   };
   r.all("/v2/keys", keys);
   r.all("/v2/keys/*", keys);

@@ -12,6 +12,7 @@ import { admit, counted } from "./open-streams.ts";
 import { readCappedBody } from "./capped-body.ts";
 import { RequestTooLarge } from "../server/limits.ts";
 import { basicCredentials } from "./basic-auth.ts";
+import { certificateUser } from "./client-identity.ts";
 
 const KEYS_METHODS: KeysMethod[] = ["HEAD", "GET", "PUT", "POST", "DELETE"];
 
@@ -32,6 +33,7 @@ export async function handleKeys(
   clusterId: string,
   backend: KeysBackend,
   maxWatches = 0,
+  clientCertAuth = false,
 ): Promise<Response> {
   const method = request.method as KeysMethod;
   if (!KEYS_METHODS.includes(method)) return methodNotAllowed(KEYS_METHODS);
@@ -39,7 +41,7 @@ export async function handleKeys(
 
   let req: KeysRequest;
   try {
-    req = await readKeysRequest(request, method, rawKeyPath);
+    req = await readKeysRequest(request, method, rawKeyPath, clientCertAuth);
   } catch (err) {
     // etcd's answer to a form body over Go's limit (10 MiB there, MAX_REQUEST_BYTES here).
     const body = err instanceof RequestTooLarge ? postTooLarge() : err instanceof V2Error ? err.body : null;
@@ -73,7 +75,7 @@ export async function handleKeys(
   return keysResponse(reply, clusterHeader);
 }
 
-async function readKeysRequest(request: Request, method: KeysMethod, rawKeyPath: string): Promise<KeysRequest> {
+async function readKeysRequest(request: Request, method: KeysMethod, rawKeyPath: string, clientCertAuth: boolean): Promise<KeysRequest> {
   const url = requestURL(request);
   let body: string | null = null;
   if (method === "POST" || method === "PUT") body = decodeUTF8(await readCappedBody(request));
@@ -91,6 +93,8 @@ async function readKeysRequest(request: Request, method: KeysMethod, rawKeyPath:
   const req = parseKeysRequest(method, keyPath, form.params);
   // Who asks, for which key: the member checks both against the v2 auth records.
   req.credentials = basicCredentials(request.headers.get("Authorization"));
+  // etcd's --client-cert-auth: without an Authorization header, a verified certificate names the user.
+  if (req.credentials === undefined && clientCertAuth) req.certificateUser = certificateUser(request);
   req.authKey = keyPath;
   return req;
 }

@@ -48,10 +48,10 @@ export class KeysService {
         // As in etcd, the member that received the request checks it, from
         // its own auth records; one still catching up passes it on unchecked.
         if (!(await this.access.current())) return await this.forward(req);
-        if (!(await this.access.mayUseKey(req.credentials, req.authKey ?? req.path, !isReadOnly(req), req.recursive))) {
+        if (!(await this.access.mayUseKey(req.credentials, req.authKey ?? req.path, !isReadOnly(req), req.recursive, req.certificateUser))) {
           return this.errorReply(v2ErrorBody(110, "Insufficient credentials", 0));
         }
-        req = { ...req, authorized: true, credentials: undefined };
+        req = { ...req, authorized: true, credentials: undefined, certificateUser: undefined };
       }
       const now = this.driver.host.now();
       const op = keysOperation(req, now);

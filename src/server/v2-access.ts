@@ -5,6 +5,9 @@
  * - while auth is disabled, everyone may do everything;
  * - a request without an Authorization header is the guest role's, checked
  *   as an exact or star match even for recursive requests (etcd's quirk);
+ * - without one but with a verified client certificate (CLIENT_CERT_AUTH),
+ *   the user its common name names is checked as below, and a name that is
+ *   no user falls back to the guest role (etcd's userFromClientCertificate);
  * - with one, it must be valid basic auth of a user whose password matches,
  *   and one of the user's roles must allow the key (a star pattern when the
  *   request is recursive); the root role allows everything;
@@ -42,13 +45,14 @@ export class V2Access {
   }
 
   /** etcd's hasKeyPrefixAccess: may the request read (or write) `key`, the key as its URL named it? */
-  async mayUseKey(presented: Presented, key: string, write: boolean, recursive: boolean): Promise<boolean> {
+  async mayUseKey(presented: Presented, key: string, write: boolean, recursive: boolean, certificateUser?: string): Promise<boolean> {
     if (!this.authEnabled()) return true;
-    if (presented === undefined) {
+    const byCertificate = presented === undefined && certificateUser !== undefined ? this.counted(this.state.auth.user(certificateUser)) : undefined;
+    if (presented === undefined && !byCertificate) {
       const guest = this.readRole(GUEST);
       return guest !== undefined && roleAllows(guest, key, write, false);
     }
-    const user = await this.authenticate(presented);
+    const user = byCertificate ?? (await this.authenticate(presented ?? null));
     if (!user) return false;
     for (const name of user.roles ?? []) {
       const role = this.readRole(name);

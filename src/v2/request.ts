@@ -45,6 +45,12 @@ export interface KeysRequest {
    * Authorization header, null for one that is not valid basic auth.
    */
   credentials?: Credentials | null;
+  /**
+   * With CLIENT_CERT_AUTH on and no Authorization header: the common name of
+   * the client certificate Cloudflare verified, which names the user as
+   * etcd's --client-cert-auth does (no password: the certificate proves it).
+   */
+  certificateUser?: string;
   /** The key as the URL named it (decoded, not cleaned), which etcd checks permissions on; `path` when absent. */
   authKey?: string;
   /** Set once a member has checked access, so that the leader it passes the request to does not check again. */
