@@ -6,6 +6,7 @@
  * runtime running out of file descriptors and restarting (which drops every
  * stream it holds).
  */
+import { onStreamEnd } from "../server/stream-end.ts";
 
 let open = 0;
 
@@ -44,22 +45,5 @@ export function admit(max: number): { release: () => void } | { refused: string 
  */
 export function counted(stream: ReadableStream<Uint8Array>, release: () => void, clientGone?: AbortSignal): ReadableStream<Uint8Array> {
   clientGone?.addEventListener("abort", release, { once: true });
-  const reader = stream.getReader();
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const { done, value } = await reader.read();
-        if (!done) return controller.enqueue(value);
-        release();
-        controller.close();
-      } catch (err) {
-        release();
-        controller.error(err);
-      }
-    },
-    cancel(reason) {
-      release();
-      return reader.cancel(reason);
-    },
-  });
+  return onStreamEnd(stream, release);
 }

@@ -6,6 +6,7 @@
  * a cluster's bill (COST.md) and /metrics can show it; nothing else reads it.
  */
 import type { UsageCounts } from "../server/metrics.ts";
+import { onStreamEnd } from "../server/stream-end.ts";
 
 export interface Holds {
   socketMessages: number;
@@ -32,30 +33,7 @@ export class Usage {
   /** `stream`, counted as an open RPC stream until it ends or its reader leaves (an object serving one is in a request). */
   rpcStream(stream: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
     this.held.openRpcStreams++;
-    let open = true;
-    const done = () => {
-      if (open) this.held.openRpcStreams--;
-      open = false;
-    };
-    const reader = stream.getReader();
-    return new ReadableStream({
-      type: "bytes",
-      async pull(controller: ReadableByteStreamController) {
-        try {
-          const { done: ended, value } = await reader.read();
-          if (!ended) return controller.enqueue(value);
-          done();
-          controller.close();
-        } catch (err) {
-          done();
-          controller.error(err);
-        }
-      },
-      cancel(reason) {
-        done();
-        return reader.cancel(reason);
-      },
-    });
+    return onStreamEnd(stream, () => this.held.openRpcStreams--);
   }
 
   /** Socket messages received, and what holds the object now besides the tick timer. */
