@@ -17,7 +17,7 @@
 //                          setup, writes, reads, quorumReads, cas, scale, floor, v3Put,
 //                          v3Range, v3Serializable, v3Prefix, v3Cas, v3LeaseGrant,
 //                          v3LeaseKeepAlive, v3LeaseKeepAliveWs, v3Keyspace, watchers,
-//                          v3WatchShared, v3WatchPosts, v3WatchSockets, grpcFront,
+//                          v3WatchShared, v3WatchPosts, v3WatchSockets, distance, grpcFront,
 //                          grpcPut, grpcRange, grpcTxn, grpcWatch, grpcWatchStreams. The
 //                          v3 lease and watch rows alone, quickly, into a scratch report:
 //                          BENCH_QUICK=1 BENCH_OUT=leases-and-watches.md BENCH_ONLY=v3LeaseGrant,v3LeaseKeepAlive,v3LeaseKeepAliveWs,v3WatchShared,v3WatchPosts,v3WatchSockets npm run bench
@@ -49,6 +49,8 @@ if (!Number.isInteger(GRPC_CHANNELS) || GRPC_CHANNELS < 1) throw new Error(`BENC
 const grpcSettings: GrpcSettings = { ...settings, channels: GRPC_CHANNELS };
 /** Watches per Watch stream in the gRPC fan-out row that spreads them. */
 const GRPC_WATCHES_PER_STREAM = 1000;
+/** The PEER_DELAY_MS values of the member-distance rows: same machine, neighbouring regions, across a continent, across an ocean. */
+const PEER_DELAYS = [0, 20, 40, 80];
 const KEY_COUNTS = quick ? [1000, 10_000] : [1000, 10_000, 100_000];
 const V3_KEY_COUNTS = quick ? [1000, 10_000] : [1000, 10_000, 100_000, 1_000_000];
 const SCALE_CLIENTS = 16;
@@ -83,6 +85,7 @@ const SECTION = {
   v3WatchShared: `v3 watch fan-out, multiplexed: N watches on one key over 1 WebSocket (/v3/watch), ${V3_WATCH_WRITES} puts one at a time`,
   v3WatchPosts: `v3 watch fan-out, a stream each: N watches on one key over N POST /v3/watch streams, ${V3_WATCH_WRITES} puts one at a time`,
   v3WatchSockets: `v3 watch fan-out, a stream each: N watches on one key over N WebSockets (/v3/watch), ${V3_WATCH_WRITES} puts one at a time`,
+  distance: `Member distance: v2 writes at 1 and ${SCALE_CLIENTS} clients, each call between replicas delayed by PEER_DELAY_MS (a stand-in for members in different regions; a fresh ours per delay)`,
   grpcFront: "gRPC front at rest: ours' npm start Node process (scripts/serve.ts: the gRPC front and Miniflare's Node side) over 1 idle second, before and after the gRPC rows",
   grpcPut: `gRPC put: 100-byte values over ${count(BASE_KEYS)} keys (${grpcChannels()})`,
   grpcRange: `gRPC range of 1 key, linearizable (${grpcChannels()})`,
@@ -233,6 +236,25 @@ async function benchTarget(t: Target): Promise<void> {
   }
 }
 
+/**
+ * Commit latency as a function of member distance: one server per delay,
+ * since the delay is a setting of the replicas. A write commits once the
+ * leader has one follower's acknowledgement, so it costs at least one round
+ * trip (two delays) more than at 0.
+ */
+async function benchDistance(): Promise<void> {
+  for (const delay of PEER_DELAYS) {
+    await withTarget(`ours, PEER_DELAY_MS=${delay}`, () => startOurs([`PEER_DELAY_MS:${delay}`]), async (t) => {
+      const rss = new RssSampler(() => t.serverPids());
+      try {
+        for (const c of [1, SCALE_CLIENTS]) record(SECTION.distance, `${delay} ms per call, ${c} clients`, "ours", await writes(t, rss, v2, c, BASE_KEYS, settings));
+      } finally {
+        rss.stop();
+      }
+    });
+  }
+}
+
 /** Starts a target, runs `use` on it, and stops it whatever happens. */
 async function withTarget(name: string, start: () => Promise<Target>, use: (t: Target) => Promise<void>): Promise<void> {
   console.log(`\n== ${name}: starting`);
@@ -264,6 +286,7 @@ async function main(): Promise<void> {
       if (name !== "ours" && runs("floor")) await benchFloor(t, name, "/version");
       await benchTarget(t);
     });
+    if (name === "ours" && runs("distance")) await benchDistance();
   }
   rows.sort((a, b) => ORDER.indexOf(a.section) - ORDER.indexOf(b.section));
   const tbl = table(rows);

@@ -149,7 +149,8 @@ export function sourceDescription(): string {
  * Our Worker, started by `npm start` itself (so exactly as users run it)
  * in a fresh copy of the project: its `.state` is fresh too.
  */
-export async function startOurs(): Promise<Target> {
+/** Ours as `npm start` serves it; `vars` are NAME:VALUE settings passed on as `--var` (e.g. PEER_DELAY_MS:40). */
+export async function startOurs(vars: string[] = []): Promise<Target> {
   const dir = makeTempDir("bench-ours-");
   let project: string;
   try {
@@ -158,7 +159,7 @@ export async function startOurs(): Promise<Target> {
     removeDir(dir);
     throw e;
   }
-  return startWorkerd({ name: "ours", dir, cmd: "npm", args: ["start", "--silent"], cwd: project, readyPath: "/version", grpc: true });
+  return startWorkerd({ name: "ours", dir, cmd: "npm", args: ["start", "--silent", ...(vars.length ? ["--", ...vars.flatMap((v) => ["--var", v])] : [])], cwd: project, readyPath: "/version", grpc: true });
 }
 
 /** The runtime's floor: bench/floor-worker.js, which does nothing, served as `npm start` serves ours (bench/floor.ts). */

@@ -54,6 +54,11 @@ export class Progress {
   transfer: SnapshotTransfer | undefined;
   /** The commit index carried by the latest append sent (-1: none yet). */
   sentCommit = -1;
+  /**
+   * Entries went out in an append since the latest heartbeat: their answer
+   * may still be on its way, so a heartbeat's answer is no sign they were lost.
+   */
+  appendSinceBeat = false;
   readonly inflights: Inflights;
 
   constructor(
@@ -105,6 +110,7 @@ export class Progress {
       if (entryCount > 0) {
         this.next = lastIndex + 1;
         this.inflights.add(lastIndex);
+        this.appendSinceBeat = true;
       }
     } else {
       this.probeSent = true;

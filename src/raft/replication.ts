@@ -85,6 +85,7 @@ export class Replicator {
     for (const [id, pr] of this.tracker.progress()) {
       // Never tell a follower to commit beyond what it is known to hold.
       const m: Outgoing = { type: "heartbeat", to: id, commit: Math.min(pr.match, this.log.committed) };
+      pr.appendSinceBeat = false;
       if (context !== undefined) m.context = context;
       this.send(m);
     }
@@ -118,7 +119,18 @@ export class Replicator {
     // A lost append would keep a full window stuck; let one more through.
     if (pr.state === "replicate" && pr.inflights.full()) pr.inflights.freeFirst();
     if (pr.state === "snapshot") this.sendSnapshotChunk(from, pr);
-    else if (pr.match < this.log.lastIndex()) this.sendAppend(from);
+    else if (pr.match < this.log.lastIndex() && !this.onItsWay(pr)) this.sendAppend(from);
+  }
+
+  /**
+   * Every entry the follower lacks left in an append sent after the latest
+   * heartbeat. Its answer will come, or, if it was lost, the next heartbeat's
+   * answer sends the append again. Sending an empty append meanwhile (as
+   * etcd does) would cost an RPC and, with one call in flight per peer, hold
+   * the next write's append back a whole round trip.
+   */
+  private onItsWay(pr: Progress): boolean {
+    return pr.state === "replicate" && pr.appendSinceBeat && pr.next > this.log.lastIndex();
   }
 
   /** The follower says how much of the snapshot we are sending it has arrived. */

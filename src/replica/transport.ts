@@ -1,7 +1,11 @@
 /**
- * Raft messages between replicas over Durable Object RPC. One call in flight
- * per peer: messages queued meanwhile go out together in the next call, which
- * batches and keeps per-peer order. The peer answers with the messages its
+ * Raft messages between replicas over Durable Object RPC. Two lanes per
+ * peer, each with one call in flight: heartbeats on one, everything else
+ * (appends, votes, snapshots) on the other, as etcd keeps a stream for
+ * appends apart from its other messages. Messages queued on a lane while its
+ * call is out go together in the next call, which batches and keeps order
+ * within the lane. With one lane, a heartbeat in flight held back the next
+ * append a whole round trip: between regions a write waited twice the delay. The peer answers with the messages its
  * handling produced for us (append and heartbeat responses), so a round trip
  * is one call, not two. Every call has a timeout (RPC has none), a failed
  * call loses its messages (Raft retransmits), and a test hook can cut links
@@ -42,9 +46,14 @@ export function messageBytes(messages: Message[]): number {
 const RPC_TIMEOUT_MS = 2000;
 const LATENCY_SAMPLES = 100;
 
-interface Peer {
+interface Lane {
   queue: Message[];
   busy: boolean;
+}
+
+interface Peer {
+  beats: Lane;
+  data: Lane;
   stub: PeerStub | null;
   stats: PeerStats;
 }
@@ -69,8 +78,9 @@ export class Transport {
       if (this.blocked.has(m.to)) continue;
       if (m.type === "append") this.sentAppends++;
       const peer = this.peer(m.to);
-      peer.queue.push(m);
-      if (!peer.busy) void this.flush(m.to, peer);
+      const lane = m.type === "heartbeat" ? peer.beats : peer.data;
+      lane.queue.push(m);
+      if (!lane.busy) void this.flush(m.to, peer, lane);
     }
   }
 
@@ -93,18 +103,18 @@ export class Transport {
   private peer(id: string): Peer {
     let p = this.peers.get(id);
     if (!p) {
-      p = { queue: [], busy: false, stub: null, stats: { success: 0, fail: 0, latencies: [], sentBytes: 0, receivedBytes: 0 } };
+      p = { beats: { queue: [], busy: false }, data: { queue: [], busy: false }, stub: null, stats: { success: 0, fail: 0, latencies: [], sentBytes: 0, receivedBytes: 0 } };
       this.peers.set(id, p);
     }
     return p;
   }
 
-  private async flush(id: string, peer: Peer): Promise<void> {
-    peer.busy = true;
+  private async flush(id: string, peer: Peer, lane: Lane): Promise<void> {
+    lane.busy = true;
     try {
-      while (peer.queue.length > 0) {
-        const batch = peer.queue;
-        peer.queue = [];
+      while (lane.queue.length > 0) {
+        const batch = lane.queue;
+        lane.queue = [];
         const started = Date.now();
         try {
           peer.stub ??= this.connect(id);
@@ -127,7 +137,7 @@ export class Transport {
         }
       }
     } finally {
-      peer.busy = false;
+      lane.busy = false;
     }
   }
 }

@@ -184,6 +184,29 @@ describe("flow control and batching", () => {
     expect(c.node("n2").propose("x")).toMatchObject({ ok: false, reason: "not-leader", leader: "n1" });
   });
 
+  it("a heartbeat answered while an append is on its way sends no empty append; one answered after a later heartbeat does", () => {
+    const c = new Cluster(["n1", "n2", "n3"]);
+    c.elect("n1");
+    // A heartbeat leaves, then a proposal's append (still unanswered).
+    c.tick("n1");
+    const [beat] = c.take((m) => m.type === "heartbeat" && m.to === "n2");
+    c.node("n1").propose("a");
+    const [lost] = c.take((m) => m.type === "append" && m.to === "n2");
+    expect(lost.entries?.map((e) => e.data)).toEqual(["a"]);
+    c.node("n2").step(beat);
+    for (const answer of c.take((m) => m.from === "n2")) c.node("n1").step(answer);
+    expect(c.take((m) => m.type === "append" && m.to === "n2")).toEqual([]);
+    // The append was lost: the answer to the next heartbeat sends the entries again (as a probe of where n2 stands).
+    c.tick("n1");
+    const [next] = c.take((m) => m.type === "heartbeat" && m.to === "n2");
+    c.node("n2").step(next);
+    for (const answer of c.take((m) => m.from === "n2")) c.node("n1").step(answer);
+    expect(c.take((m) => m.type === "append" && m.to === "n2")).toHaveLength(1);
+    c.deliverAll();
+    c.tickAll(2);
+    expect(c.appliedData("n2")).toEqual(["a"]);
+  });
+
   it("probes a follower that lost appends, then catches it up", () => {
     const c = new Cluster(["n1", "n2", "n3"]);
     c.elect("n1");

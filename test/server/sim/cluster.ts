@@ -56,6 +56,9 @@ export interface SimParams {
 
 export class SimulationFailure extends Error {}
 
+/** A crash that follows a member's going quiet or waking strikes within this long. */
+const QUIET_CRASH_WITHIN = 300;
+
 /** Thrown by a member's storage to crash it inside a transaction. */
 class Crash extends Error {}
 
@@ -85,6 +88,8 @@ interface SimNode {
   retired: boolean;
   /** The highest index this member has applied, over all its lives (see served). */
   reached: number;
+  /** When a crash planned while it went quiet or woke strikes (Infinity: none). */
+  crashAt: number;
 }
 
 interface Timer {
@@ -117,6 +122,10 @@ export interface SimStats {
   committed: number;
   leaders: number;
   crashes: number;
+  /** Crashes planned when a member went quiet or woke. */
+  quietCrashes: number;
+  /** Times a member went quiet. */
+  quiescences: number;
   configChanges: number;
   snapshotsInstalled: number;
 }
@@ -176,12 +185,14 @@ export class Simulation {
   /** Clients are silent until then (a lull in which the cluster may go quiet). */
   private lullUntil = 0;
   private readonly lullRate: number;
+  /** How often going quiet or waking plans a crash soon after. */
+  private readonly quietCrashRate: number;
   private faulty = true;
   private readonly description: string;
   private nodeCounter = 0;
   private readonly makeDriver: DriverFactory;
 
-  readonly stats: SimStats = { operations: 0, defaultReads: 0, committed: 0, leaders: 0, crashes: 0, configChanges: 0, snapshotsInstalled: 0 };
+  readonly stats: SimStats = { operations: 0, defaultReads: 0, committed: 0, leaders: 0, crashes: 0, quietCrashes: 0, quiescences: 0, configChanges: 0, snapshotsInstalled: 0 };
 
   constructor(private readonly params: SimParams) {
     this.rng = seededRandom(params.seed);
@@ -205,6 +216,7 @@ export class Simulation {
     };
     this.quiesce = r() < 0.75 ? { afterTicks: 2 + Math.floor(r() * 10), marginMs: 0 } : undefined;
     this.lullRate = this.quiesce ? 1 / (100 + r() * 400) : 0;
+    this.quietCrashRate = this.quiesce ? [0, 0.2, 0.5][Math.floor(r() * 3)] : 0;
     this.makeDriver = params.driver ?? ((...args) => new RaftDriver(...args));
     this.safety = new SafetyChecker(
       (message) => this.fail(message),
@@ -219,6 +231,7 @@ export class Simulation {
       compactAfter: this.compactAfter,
       crashInReadyRate: this.crashInReadyRate,
       quiesceAfterTicks: this.quiesce?.afterTicks ?? null,
+      quietCrashRate: this.quietCrashRate,
       ...this.raftOptions,
     });
     const founders: string[] = [];
@@ -251,6 +264,10 @@ export class Simulation {
       this.network.deliverDue(this.now);
       this.fireTimers();
       for (const n of this.nodes.values()) {
+        if (n.alive && n.crashAt <= this.now) {
+          this.stats.quietCrashes++;
+          this.crash(n, "(planned while it went quiet or woke)");
+        }
         if (n.alive && (this.now + n.tickPhase) % TICK === 0) this.guard(n, () => n.driver!.tick());
         if (!n.alive && !n.retired && n.restartAt <= this.now) this.start(n);
       }
@@ -286,6 +303,7 @@ export class Simulation {
       tickPhase: Math.floor(this.rng() * TICK),
       retired: false,
       reached: 0,
+      crashAt: Infinity,
     };
     this.nodes.set(id, n);
     return n;
@@ -330,7 +348,14 @@ export class Simulation {
 
   private hooksFor(n: SimNode): DriverHooks<KvApplied> {
     return {
-      quiescenceChanged: (quiescent) => this.log(`${n.id} ${quiescent ? "goes quiet" : "wakes"}`),
+      quiescenceChanged: (quiescent) => {
+        if (quiescent) this.stats.quiescences++;
+        // Quiet spells are short next to a run: crashes are aimed at them,
+        // while quiet (resuming from the mark) and just after waking (a
+        // mark that must be gone, with the log moving on past it).
+        if (this.faulty && this.rng() < this.quietCrashRate) n.crashAt = Math.min(n.crashAt, this.now + 1 + Math.floor(this.rng() * QUIET_CRASH_WITHIN));
+        this.log(`${n.id} ${quiescent ? "goes quiet" : "wakes"}`);
+      },
       persisted: (rd) => {
         if (rd.snapshot) this.stats.snapshotsInstalled++;
         this.safety.persisted(n.id, n.storage, rd);
@@ -376,6 +401,7 @@ export class Simulation {
     n.service = undefined;
     n.deferred = [];
     n.storage.crashed = false;
+    n.crashAt = Infinity;
   }
 
   /**
@@ -649,7 +675,10 @@ export class Simulation {
     this.network.heal();
     this.network.faults.dropRate = 0;
     this.network.faults.dupRate = 0;
-    for (const n of this.nodes.values()) n.storage.crashRate = 0;
+    for (const n of this.nodes.values()) {
+      n.storage.crashRate = 0;
+      n.crashAt = Infinity;
+    }
     // Members whose removal is committed leave for good; the rest (including
     // nodes whose addition may still commit) come back.
     const config = this.committedConfig();
