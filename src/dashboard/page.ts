@@ -26,8 +26,20 @@ export function dashboardPage(cluster: string, base: string): string {
     <button>open</button>
   </form>
   <span id="poll-status" class="muted">connecting…</span>
+  <span id="session" hidden>signed in as <b id="session-user"></b> <button type="button" id="signout">sign out</button></span>
 </header>
 <main>
+  <section id="signin-panel" hidden>
+    <h2>Sign in <span class="muted">auth is enabled on this cluster: the keys and the live feed show what your user may read (the members table needs no user)</span></h2>
+    <form id="signin-form" class="inline">
+      <label>user <input id="signin-user" autocomplete="username" required size="16"></label>
+      <label>password <input id="signin-password" type="password" autocomplete="current-password" size="16"></label>
+      <button id="signin-button">sign in</button>
+      <span id="signin-message" class="message"></span>
+    </form>
+    <p class="muted">Kept in this page only: reloading it asks again.</p>
+  </section>
+
   <section id="members-panel">
     <h2>Members <span id="members-summary" class="muted"></span></h2>
     <table id="members">
@@ -40,7 +52,7 @@ export function dashboardPage(cluster: string, base: string): string {
     <h2>Throughput and latency <span class="muted">last 5 minutes, sampled every 2 s while this page is visible</span></h2>
     <div class="charts">
       <figure><figcaption>writes/s <b id="rate-now"></b> <span class="muted">entries applied per second</span></figcaption><svg id="rate-chart" viewBox="0 0 300 60" preserveAspectRatio="none"></svg></figure>
-      <figure><figcaption>read latency <b id="latency-now"></b> <span class="muted">a serializable v3 read from this browser</span></figcaption><svg id="latency-chart" viewBox="0 0 300 60" preserveAspectRatio="none"></svg></figure>
+      <figure><figcaption><span id="latency-label">read latency</span> <b id="latency-now"></b> <span class="muted" id="latency-what">a serializable v3 read from this browser</span></figcaption><svg id="latency-chart" viewBox="0 0 300 60" preserveAspectRatio="none"></svg></figure>
     </div>
   </section>
 

@@ -8,7 +8,12 @@
  *   GET /_dashboard/api/cluster     every member at once (cluster-view.ts)
  *
  * Everything else the page shows it reads from the etcd API itself (v2 keys,
- * v3 gateway, watches, discovery), as any client would.
+ * v3 gateway, watches, discovery), as any client would, with the
+ * credentials the user signs in with when auth is on (browser/auth.ts):
+ * etcd's APIs enforce auth, so the page shows only what the user may read.
+ * None of these routes takes credentials: the page and its scripts hold no
+ * data, and the members view shows only the members' status, which etcd
+ * too gives anyone (/v2/stats, /metrics, maintenance status).
  */
 import { Hono, type Context, type Next } from "hono";
 import { config, type Env } from "../env.ts";
@@ -61,12 +66,7 @@ export function dashboardRoutes(clusterOf: (c: C) => ClusterRef): Hono<{ Binding
   return r;
 }
 
-/**
- * Off unless configured. There is no auth yet: when there is, this is also
- * where a request without valid credentials is refused (401), and the page
- * asks for them (see http.js); the panels then show only what the user may
- * read.
- */
+/** Off unless configured. */
 async function enabledOnly(c: C, next: Next) {
   if (!config(c.env).dashboard) return notFound();
   await next();

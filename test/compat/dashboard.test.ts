@@ -7,7 +7,8 @@
 // in the v2 tree; a discovery token shows its size and registrations; after
 // the leader is crashed through the fault API, the page shows that member
 // restarted and another one leading in a later term, and the feed carries
-// on. Ends with the screenshot the README shows.
+// on. Ends with the screenshot the README shows. With auth on (sign-in,
+// permission denied in place): dashboard-auth.test.ts.
 //
 // Every wait is for a condition on the page (polled: Playwright's waitFor,
 // vitest's expect.poll), never a fixed sleep.

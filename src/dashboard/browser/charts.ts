@@ -23,6 +23,13 @@ export class Sparkline {
     this.draw(at);
   }
 
+  /** Starts the series again (it now measures something else). */
+  clear() {
+    this.samples = [];
+    this.svg.replaceChildren();
+    this.label.textContent = "";
+  }
+
   draw(now) {
     const max = Math.max(0, ...this.samples.map((s) => s.value));
     // A flat series of zeros sits on the bottom line instead of filling the chart.

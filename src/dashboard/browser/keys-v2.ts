@@ -1,6 +1,6 @@
 /** The v2 key browser: directories, values, set and delete (served as keys-v2.js). */
 export const source = String.raw`
-import { v2 } from "./http.js";
+import { reason, refusalText, v2 } from "./http.js";
 import { confirmChange } from "./confirm.js";
 import { clip, el } from "./format.js";
 
@@ -28,11 +28,33 @@ export function setUpV2Keys() {
   $("v2-new").addEventListener("click", () => select(null));
 }
 
-/** Lists a directory; a key's path opens the key in its directory. */
+/**
+ * Forgets what was shown, and opens the directory again when "open" (after
+ * a sign-in or out: what may be seen has changed).
+ */
+export function refreshV2Keys(open) {
+  select(null);
+  $("v2-keys").tBodies[0].replaceChildren();
+  $("v2-count").textContent = "";
+  if (open) void openPath(currentDir);
+}
+
+/**
+ * Lists a directory; a key's path opens the key in its directory. One the
+ * user may not read shows the refusal in the list.
+ */
 export async function openPath(path) {
   const r = await v2("GET", path, { sorted: "true" });
+  if (r.refusal) {
+    currentDir = path;
+    $("v2-dir").value = path;
+    $("v2-count").textContent = "";
+    $("v2-keys").tBodies[0].replaceChildren(el("tr", { class: "refusal" }, el("td", { colspan: 4 }, refusalText(r.refusal, path))));
+    select(null);
+    return;
+  }
   if (r.status !== 200) {
-    say(r.body.errorCode === KEY_NOT_FOUND ? path + ": no such key or directory" : "reading " + path + " failed: " + describe(r.body), true);
+    say(r.body.errorCode === KEY_NOT_FOUND ? path + ": no such key or directory" : "reading " + path + " failed: " + describe(r), true);
     return;
   }
   const node = r.body.node;
@@ -93,7 +115,7 @@ async function save() {
   if (r.status !== 200 && r.status !== 201) {
     if (r.body.errorCode === COMPARE_FAILED) return say("not saved: the key changed since it was opened; open it again", true);
     if (r.body.errorCode === NODE_EXISTS) return say("not created: the key exists already; open it to change it", true);
-    return say("not saved: " + describe(r.body), true);
+    return say("not saved: " + describe(r), true);
   }
   await openPath(parentOf(key));
   select(r.body.node);
@@ -109,7 +131,7 @@ async function remove() {
   const r = await v2("DELETE", node.key, query);
   if (r.status !== 200) {
     if (r.body.errorCode === COMPARE_FAILED) return say("not deleted: the key changed since it was opened; open it again", true);
-    return say("not deleted: " + describe(r.body), true);
+    return say("not deleted: " + describe(r), true);
   }
   await openPath(node.dir ? parentOf(node.key) : currentDir);
   say("deleted at index " + r.body.node.modifiedIndex);
@@ -121,8 +143,9 @@ function parentOf(path) {
   return slash <= 0 ? "/" : trimmed.slice(0, slash);
 }
 
-function describe(body) {
-  return (body.message || "error") + (body.cause ? " (" + body.cause + ")" : "");
+/** A v2 error answer in words. */
+function describe(r) {
+  return reason({ refusal: r.refusal, message: (r.body.message || "error") + (r.body.cause ? " (" + r.body.cause + ")" : "") });
 }
 
 function say(text, isError) {

@@ -1,6 +1,6 @@
 /** The v3 key browser: prefix search, value, history, put and delete (served as keys-v3.js). */
 export const source = String.raw`
-import { v3 } from "./http.js";
+import { reason, refusalText, v3 } from "./http.js";
 import { confirmChange } from "./confirm.js";
 import { clip, el, prefixRangeEnd, showBytes, textToBase64 } from "./format.js";
 
@@ -28,17 +28,28 @@ export function setUpV3Keys() {
   void search();
 }
 
+/** Lists the keys again, and forgets the open one (after a sign-in or out: what may be seen has changed). */
+export function refreshV3Keys() {
+  select(null);
+  void search();
+}
+
+/** Lists the keys under the prefix; a search the user may not make shows the refusal in the list. */
 async function search() {
   const prefix = $("v3-prefix").value;
   const request = prefix ? { key: textToBase64(prefix), range_end: prefixRangeEnd(prefix) } : { key: "AA==", range_end: "AA==" };
+  const list = $("v3-keys").tBodies[0];
   try {
     const r = await v3("kv/range", Object.assign(request, { limit: LIST_LIMIT }));
     const kvs = r.kvs || [];
     const total = Number(r.count || 0);
     $("v3-count").textContent = total > kvs.length ? kvs.length + " of " + total + " keys" : total + (total === 1 ? " key" : " keys");
-    $("v3-keys").tBodies[0].replaceChildren(...kvs.map(keyRow));
+    list.replaceChildren(...kvs.map(keyRow));
   } catch (err) {
-    say("search failed: " + err.message, true);
+    if (!err.refusal) return say("search failed: " + reason(err), true);
+    $("v3-count").textContent = "";
+    const text = refusalText(err.refusal, prefix ? "keys starting with \"" + prefix + "\"" : "every key") + (err.refusal === "denied" && !prefix ? "; search a prefix it may read" : "");
+    list.replaceChildren(el("tr", { class: "refusal" }, el("td", { colspan: 4 }, text)));
   }
 }
 
@@ -68,7 +79,7 @@ async function open(keyB64) {
     select(kv);
     await showHistory(kv);
   } catch (err) {
-    say("reading the key failed: " + err.message, true);
+    say("reading the key failed: " + reason(err), true);
   }
 }
 
@@ -104,7 +115,7 @@ async function showHistory(kv) {
       const r = await v3("kv/range", { key: kv.key, revision: String(Number(current.mod_revision) - 1) });
       earlier = r.kvs && r.kvs[0];
     } catch (err) {
-      items.push(el("li", { class: "muted" }, err.body && err.body.code === OUT_OF_RANGE ? "older versions were compacted" : "older versions: " + err.message));
+      items.push(el("li", { class: "muted" }, err.body && err.body.code === OUT_OF_RANGE ? "older versions were compacted" : "older versions: " + reason(err)));
       break;
     }
     if (!earlier) break;
@@ -140,7 +151,7 @@ async function save() {
     await search();
     await open(key);
   } catch (err) {
-    say("not saved: " + err.message, true);
+    say("not saved: " + reason(err), true);
   }
 }
 
@@ -158,7 +169,7 @@ async function remove() {
     say("deleted at revision " + r.header.revision);
     await search();
   } catch (err) {
-    say("not deleted: " + err.message, true);
+    say("not deleted: " + reason(err), true);
   }
 }
 

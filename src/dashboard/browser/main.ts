@@ -2,11 +2,13 @@
 export const source = String.raw`
 import { ApiError, dashboardApi } from "./http.js";
 import { showMembers } from "./members.js";
-import { sampleLatency, sampleThroughput } from "./throughput.js";
-import { setUpV3Keys } from "./keys-v3.js";
-import { openPath, setUpV2Keys } from "./keys-v2.js";
-import { setUpFeed } from "./feed.js";
+import { resetLatencyProbe, sampleLatency, sampleThroughput } from "./throughput.js";
+import { refreshV3Keys, setUpV3Keys } from "./keys-v3.js";
+import { openPath, refreshV2Keys, setUpV2Keys } from "./keys-v2.js";
+import { restartFeed, setUpFeed } from "./feed.js";
 import { setUpDiscovery } from "./discovery.js";
+import { on } from "./auth.js";
+import { setUpSignIn } from "./signin.js";
 
 /** How often the members table and the charts are refreshed. */
 const POLL_MS = 2000;
@@ -60,6 +62,15 @@ document.addEventListener("visibilitychange", () => {
   if (!document.hidden) void poll();
 });
 
+// Signed in or out: every panel that reads keys reads them again as the new user.
+on("change", () => {
+  resetLatencyProbe();
+  refreshV3Keys();
+  refreshV2Keys(!$("v2-pane").hidden);
+  restartFeed();
+});
+
+setUpSignIn();
 setUpV3Keys();
 setUpV2Keys();
 setUpFeed();

@@ -11,7 +11,7 @@ h2 { font-size: 14px; margin: 0 0 8px; display: flex; align-items: center; gap: 
 h3 { font-size: 12px; margin: 10px 0 4px; color: var(--muted); text-transform: uppercase; letter-spacing: .04em; }
 main { display: grid; grid-template-columns: repeat(auto-fit, minmax(560px, 1fr)); gap: 12px; padding: 12px 16px; }
 section { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 10px 12px; min-width: 0; }
-#members-panel, #keys-panel, #discovery-panel { grid-column: 1 / -1; }
+#signin-panel, #members-panel, #keys-panel, #discovery-panel { grid-column: 1 / -1; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: 3px 8px 3px 6px; border-bottom: 1px solid #eef1f4; white-space: nowrap; }
 th { font-weight: 600; color: var(--muted); font-size: 12px; }
@@ -53,5 +53,10 @@ table.keys tbody tr.selected td { background: #e3edfb; }
 dialog { border: 1px solid var(--line); border-radius: 6px; padding: 14px 16px; max-width: 520px; }
 dialog::backdrop { background: rgba(20, 30, 40, .3); }
 dialog p { margin: 0 0 12px; overflow-wrap: anywhere; }
+#signin-panel { border-color: var(--accent); }
+#signin-panel p { margin: 0; }
+#session { margin-left: auto; }
+table.keys tbody tr.refusal { cursor: default; }
+table.keys tbody tr.refusal td { color: var(--bad); background: none; }
 #confirm-yes { background: var(--accent); border-color: var(--accent); color: #fff; }
 `;
