@@ -31,10 +31,11 @@ export default defineConfig({
         plugins: [
           cloudflareTest({
             wrangler: { configPath: "./wrangler.jsonc" },
-            // A storage quota small enough to reach in a test (the lowest
-            // QUOTA_BACKEND_BYTES accepted), and snapshots often enough that
-            // the log's space comes back soon after compaction.
-            miniflare: { bindings: { DEBUG_FAULTS: "true", SNAPSHOT_EVERY: "20", QUOTA_BACKEND_BYTES: "1048576" } },
+            // Storage and v2 store quotas small enough to reach in a test
+            // (the lowest QUOTA_BACKEND_BYTES and V2_STORE_QUOTA_BYTES
+            // accepted), and snapshots often enough that the log's space
+            // comes back soon after compaction.
+            miniflare: { bindings: { DEBUG_FAULTS: "true", SNAPSHOT_EVERY: "20", QUOTA_BACKEND_BYTES: "1048576", V2_STORE_QUOTA_BYTES: "65536" } },
           }),
         ],
         test: {

@@ -23,6 +23,8 @@ export interface Env {
   WATCH_PROGRESS_NOTIFY_MS?: string;
   /** Storage one member may use before v3 writes fail with NOSPACE (etcd's --quota-backend-bytes; default 2 GiB). */
   QUOTA_BACKEND_BYTES?: string;
+  /** Memory the v2 store's tree may take on one member before v2 writes that add data fail (default 32 MiB). */
+  V2_STORE_QUOTA_BYTES?: string;
   /** "true" exposes /_debug/... (crash, partition, heal) for tests. */
   DEBUG_FAULTS?: string;
   /**
@@ -78,6 +80,7 @@ export interface Config {
   snapshotEvery: number;
   maxWatches: number;
   quotaBackendBytes: number;
+  v2StoreQuotaBytes: number;
   watchProgressNotifyMs: number;
   debugFaults: boolean;
   dashboard: boolean;
@@ -112,6 +115,14 @@ export const DEFAULT_QUOTA_BACKEND_BYTES = 2 * 1024 * 1024 * 1024;
 const MIN_QUOTA_BACKEND_BYTES = 1024 * 1024;
 /** A Durable Object stores at most 10 GB. */
 const MAX_QUOTA_BACKEND_BYTES = 10_000_000_000;
+/**
+ * The v2 store lives whole in the isolate's memory (128 MB), and a snapshot
+ * of it is one string as large again: a quarter of the isolate for the tree
+ * leaves room for that string, the event history and the requests in flight.
+ */
+export const DEFAULT_V2_STORE_QUOTA_BYTES = 32 * 1024 * 1024;
+const MIN_V2_STORE_QUOTA_BYTES = 64 * 1024;
+const MAX_V2_STORE_QUOTA_BYTES = 48 * 1024 * 1024;
 /** etcd's --experimental-watch-progress-notify-interval default. */
 export const DEFAULT_WATCH_PROGRESS_NOTIFY_MS = 10 * 60 * 1000;
 const MAX_WATCH_PROGRESS_NOTIFY_MS = 24 * 60 * 60 * 1000;
@@ -136,6 +147,7 @@ function parseConfig(vars: Vars): Config {
     snapshotEvery: integer("SNAPSHOT_EVERY", vars.SNAPSHOT_EVERY, DEFAULT_SNAPSHOT_EVERY, 1, MAX_SNAPSHOT_EVERY),
     maxWatches: integer("MAX_WATCHES", vars.MAX_WATCHES, 0, 0, MAX_MAX_WATCHES),
     quotaBackendBytes: integer("QUOTA_BACKEND_BYTES", vars.QUOTA_BACKEND_BYTES, DEFAULT_QUOTA_BACKEND_BYTES, MIN_QUOTA_BACKEND_BYTES, MAX_QUOTA_BACKEND_BYTES),
+    v2StoreQuotaBytes: integer("V2_STORE_QUOTA_BYTES", vars.V2_STORE_QUOTA_BYTES, DEFAULT_V2_STORE_QUOTA_BYTES, MIN_V2_STORE_QUOTA_BYTES, MAX_V2_STORE_QUOTA_BYTES),
     watchProgressNotifyMs: integer("WATCH_PROGRESS_NOTIFY_MS", vars.WATCH_PROGRESS_NOTIFY_MS, DEFAULT_WATCH_PROGRESS_NOTIFY_MS, 10, MAX_WATCH_PROGRESS_NOTIFY_MS),
     debugFaults: boolean("DEBUG_FAULTS", vars.DEBUG_FAULTS),
     dashboard: boolean("DASHBOARD", vars.DASHBOARD),

@@ -13,7 +13,7 @@
  */
 import { GrpcCode } from "../v3/errors.ts";
 import { sameBytes } from "../v2/password.ts";
-import { basicCredentials } from "./basic-auth.ts";
+import { v2Identity } from "./client-identity.ts";
 import type { ClusterApi } from "./cluster-client.ts";
 import { httpError, json } from "./go-http.ts";
 import { errorResponse } from "./v3-routes.ts";
@@ -52,13 +52,14 @@ export function v3AdminRequired(): Response {
 
 /**
  * A v2 members change: refused (etcd's 401 "Insufficient credentials") when
- * v2 auth is enabled and the caller is not a root user, or, on a deployment
- * with an admin token, without that token. Null when it may go ahead.
+ * v2 auth is enabled and the caller is not a root user (by basic auth, or
+ * with `clientCertAuth` by a verified client certificate), or, on a
+ * deployment with an admin token, without that token. Null when it may go
+ * ahead.
  */
-export async function membersChangeRefused(request: Request, token: string | null, api: ClusterApi): Promise<Response | null> {
+export async function membersChangeRefused(request: Request, token: string | null, api: ClusterApi, clientCertAuth = false): Promise<Response | null> {
   if (token !== null) return (await isAdmin(request, token)) ? null : adminRequired();
-  const credentials = basicCredentials(request.headers.get("Authorization"));
-  const check = await api.v2Auth({ resource: "root", method: "PUT", name: null, body: "", credentials });
+  const check = await api.v2Auth({ resource: "root", method: "PUT", name: null, body: "", ...v2Identity(request, clientCertAuth) });
   return check.status === 200 ? null : json(check.body, check.status);
 }
 

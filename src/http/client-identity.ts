@@ -1,12 +1,14 @@
 /**
  * Who a request says it is, beyond what its body says: etcd's v3 simple
- * token (the Authorization header, as etcd's gateway passes it on), and,
- * with CLIENT_CERT_AUTH on (etcd's --client-cert-auth), the common name of
- * the client certificate Cloudflare verified (mutual TLS: the request's
+ * token or v2 basic credentials (the Authorization header), and, with
+ * CLIENT_CERT_AUTH on (etcd's --client-cert-auth), the common name of the
+ * client certificate Cloudflare verified (mutual TLS: the request's
  * `cf.tlsClientAuth`). A certificate stands for a user only where the
  * request carries no Authorization header, as in etcd.
  */
 import type { V3Identity } from "../server/api.ts";
+import type { Credentials } from "../v2/auth-roles.ts";
+import { basicCredentials } from "./basic-auth.ts";
 
 /** The common name of the request's verified client certificate, when there is one. */
 export function certificateUser(request: Request): string | undefined {
@@ -63,4 +65,19 @@ export function v3Identity(request: Request, clientCertAuth: boolean): V3Identit
   if (token !== null && token !== "") return { token };
   const certUser = clientCertAuth ? certificateUser(request) : undefined;
   return certUser === undefined ? {} : { certUser };
+}
+
+/** Who a v2 request says it is: what the member checks against its v2 auth records (see src/server/v2-access.ts). */
+export interface V2Identity {
+  /** Basic credentials: undefined without an Authorization header, null for one that is not valid basic auth. */
+  credentials: Credentials | null | undefined;
+  /** The certificate's common name, with CLIENT_CERT_AUTH on and no Authorization header. */
+  certificateUser?: string;
+}
+
+/** The v2 identity of a request (the v2 auth API, members changes; see the top of this file). */
+export function v2Identity(request: Request, clientCertAuth: boolean): V2Identity {
+  const credentials = basicCredentials(request.headers.get("Authorization"));
+  const certUser = credentials === undefined && clientCertAuth ? certificateUser(request) : undefined;
+  return certUser === undefined ? { credentials } : { credentials, certificateUser: certUser };
 }

@@ -28,11 +28,18 @@ import type { StoreStats } from "../v2/stats.ts";
 import type { MemberDown, MemberMetrics } from "../server/metrics.ts";
 import { systemClock, withTimeout } from "../server/clock.ts";
 import { batchedKeys, MAX_BATCHED_REQUEST_BYTES, type BatchOutcome } from "./keys-batch.ts";
-import { v3WatchOverSocket } from "./watch-socket.ts";
+import { v2WatchOverSocket, v3WatchOverSocket } from "./watch-socket.ts";
 
 /** What the router asks of a cluster. */
 export interface ClusterApi {
   keys(req: KeysRequest): Promise<KeysReply>;
+  /**
+   * A v2 watch (GET with wait=true), held as a watch socket to a member so
+   * that the member may sleep until the event (src/http/watch-socket.ts):
+   * the member believed to lead first (any member serves watches), then the
+   * others while one refuses; `clientGone` ends it.
+   */
+  v2Watch(req: KeysRequest, clientGone?: AbortSignal): Promise<KeysReply>;
   v3(req: V3Request): Promise<V3Reply>;
   v3Status(withHash: boolean): Promise<V3MemberStatus>;
   /**
@@ -41,7 +48,6 @@ export interface ClusterApi {
    * between events (src/http/watch-socket.ts); `clientGone` ends it.
    */
   v3Watch(requests: ReadableStream<Uint8Array>, clientGone?: AbortSignal): Promise<ReadableStream<Uint8Array>>;
-  cancelWatch(watch: { member: string; id: number }): Promise<void>;
   status(): Promise<ReplicaStatus>;
   storeStats(): Promise<StoreStats>;
   followerStats(): Promise<{ leader: string; followers: FollowerStats[] } | null>;
@@ -182,6 +188,11 @@ export function clusterClient(
       learn(reply.leader);
       return reply;
     },
+    async v2Watch(req, clientGone) {
+      const reply = await attempt((r) => v2WatchOverSocket(r, req, clientGone), (a) => a.retryable === true, unknownKeysOutcome, false);
+      learn(reply.leader);
+      return reply;
+    },
     async v3(req) {
       const reply = await attempt((r) => r.v3(req), (a) => !a.ok && a.retryable === true, unknownV3Outcome, isV3Change(req));
       learn(reply.leader);
@@ -193,7 +204,6 @@ export function clusterClient(
       return s;
     },
     v3Watch: (requests, clientGone) => ask(candidates()[0], (r) => v3WatchOverSocket(r, requests, clientGone)),
-    cancelWatch: (watch) => stub(watch.member).cancelWatch(watch.id),
     async status() {
       const s = await call((r) => r.status());
       learn(s.leader);
@@ -228,10 +238,9 @@ export function clusterClient(
   };
 }
 
-/** Watches answer with a stream, which stays a call of its own; so do requests carrying a large value. */
+/** Requests carrying a large value stay a call of their own (watches never come this way: see v2Watch). */
 function batchable(req: KeysRequest): boolean {
-  const watch = req.method === "GET" && req.wait && !req.quorum;
-  return !watch && req.value.length + req.prevValue.length + req.path.length <= MAX_BATCHED_REQUEST_BYTES;
+  return req.value.length + req.prevValue.length + req.path.length <= MAX_BATCHED_REQUEST_BYTES;
 }
 
 /** The cause etcd gives for a change whose outcome is unknown. */

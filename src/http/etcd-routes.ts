@@ -108,7 +108,8 @@ export function etcdRoutes(clusterOf: (c: C) => ClusterRef): Hono<{ Bindings: En
     if (denied) return denied;
     const sub = requestURL(c.req.raw).pathname.slice(clusterOf(c).prefix.length).replace(/^\/v2\/members\/?/, "");
     if (c.req.method !== "GET") {
-      const refused = await membersChangeRefused(c.req.raw, config(c.env).adminToken, api(c));
+      const settings = config(c.env);
+      const refused = await membersChangeRefused(c.req.raw, settings.adminToken, api(c), settings.clientCertAuth);
       return refused ?? membersWrite(c.req.raw, sub, api(c), cid(c), (m) => memberJSON(c, m));
     }
     const status = await api(c).status();
@@ -125,7 +126,7 @@ export function etcdRoutes(clusterOf: (c: C) => ClusterRef): Hono<{ Bindings: En
 
   r.all("/v2/auth/*", (c) => {
     const rawSub = requestURL(c.req.raw).pathname.slice(clusterOf(c).prefix.length + "/v2/auth".length);
-    return handleV2Auth(c.req.raw, rawSub, api(c), cid(c));
+    return handleV2Auth(c.req.raw, rawSub, api(c), cid(c), config(c.env).clientCertAuth);
   });
 
   // etcd's v3 gRPC gateway; /v3beta/ is its older name for the same paths.

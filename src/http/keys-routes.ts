@@ -18,7 +18,8 @@ const KEYS_METHODS: KeysMethod[] = ["HEAD", "GET", "PUT", "POST", "DELETE"];
 
 export interface KeysBackend {
   keys(req: KeysRequest): Promise<KeysReply>;
-  cancelWatch(watch: { member: string; id: number }): Promise<void>;
+  /** A watch: its events are the reply's stream, and `clientGone` ends it (see ClusterApi.v2Watch). */
+  v2Watch(req: KeysRequest, clientGone?: AbortSignal): Promise<KeysReply>;
 }
 
 /**
@@ -56,16 +57,10 @@ export async function handleKeys(
   }
   let reply: KeysReply;
   try {
-    reply = await backend.keys(req);
+    reply = watching ? await backend.v2Watch(req, request.signal) : await backend.keys(req);
   } catch (err) {
     place?.release();
     throw err;
-  }
-  const watch = reply.watch;
-  if (watch) {
-    // Cancelling the response stream does not travel back over RPC, so a
-    // watch whose client disconnects is ended on its replica explicitly.
-    request.signal.addEventListener("abort", () => void backend.cancelWatch(watch).catch(() => {}));
   }
   if (place) {
     // A watch answered at once (from history) or refused holds nothing.

@@ -9,36 +9,48 @@ import type { V2AuthRequest } from "../server/api.ts";
 import { RequestTooLarge } from "../server/limits.ts";
 import { unescape } from "../v2/form.ts";
 import { cleanPath } from "../v2/path.ts";
-import { basicCredentials } from "./basic-auth.ts";
 import { readCappedText } from "./capped-body.ts";
+import { v2Identity } from "./client-identity.ts";
 import type { ClusterApi } from "./cluster-client.ts";
 import { httpError, json, methodNotAllowed, notFound } from "./go-http.ts";
 
 type Resource = V2AuthRequest["resource"];
 
-/** `rawSub` is the still-escaped path after "/v2/auth". */
-export async function handleV2Auth(request: Request, rawSub: string, api: ClusterApi, cid: Record<string, string>): Promise<Response> {
+/**
+ * `rawSub` is the still-escaped path after "/v2/auth"; with `clientCertAuth`
+ * (CLIENT_CERT_AUTH), a verified client certificate can name the caller.
+ */
+export async function handleV2Auth(
+  request: Request,
+  rawSub: string,
+  api: ClusterApi,
+  cid: Record<string, string>,
+  clientCertAuth = false,
+): Promise<Response> {
+  const call = (resource: Resource, name: string | null, allowed: V2AuthRequest["method"][]) =>
+    callMember(request, api, cid, resource, name, allowed, clientCertAuth);
   const sub = unescape(rawSub, false);
-  if (sub === "/enable") return call(request, api, cid, "enable", null, ["GET", "PUT", "DELETE"]);
+  if (sub === "/enable") return call("enable", null, ["GET", "PUT", "DELETE"]);
   for (const resource of ["users", "roles"] as const) {
-    if (sub === `/${resource}`) return call(request, api, cid, resource, null, ["GET"]);
+    if (sub === `/${resource}`) return call(resource, null, ["GET"]);
     if (!sub.startsWith(`/${resource}/`)) continue;
     // "/users/<name>": the list with a trailing slash, one name, or nothing etcd serves.
     const pieces = cleanPath(sub).split("/");
-    if (pieces.length === 2) return call(request, api, cid, resource, null, ["GET"]);
+    if (pieces.length === 2) return call(resource, null, ["GET"]);
     if (pieces.length !== 3) return httpError(400, "Invalid path");
-    return call(request, api, cid, resource, pieces[2], ["GET", "PUT", "DELETE"]);
+    return call(resource, pieces[2], ["GET", "PUT", "DELETE"]);
   }
   return notFound();
 }
 
-async function call(
+async function callMember(
   request: Request,
   api: ClusterApi,
   cid: Record<string, string>,
   resource: Resource,
   name: string | null,
   allowed: V2AuthRequest["method"][],
+  clientCertAuth: boolean,
 ): Promise<Response> {
   const method = request.method as V2AuthRequest["method"];
   if (!allowed.includes(method)) return methodNotAllowed(allowed);
@@ -52,7 +64,6 @@ async function call(
       throw err;
     }
   }
-  const credentials = basicCredentials(request.headers.get("Authorization"));
-  const reply = await api.v2Auth({ resource, method, name, body, credentials });
+  const reply = await api.v2Auth({ resource, method, name, body, ...v2Identity(request, clientCertAuth) });
   return json(reply.body, reply.status, reply.clusterHeader ? cid : {});
 }

@@ -4,10 +4,12 @@
  * messages into the lines of the client's response. The replica may sleep
  * between events; the Worker holds the client's request and the socket, and
  * keeps the timers a watch needs (progress_notify's interval), so that no
- * timer keeps the replica awake.
+ * timer keeps the replica awake. A v3 watch stream and a v2 watch (long poll
+ * or stream) are served this way.
  */
 import { WATCH_BACKLOG_BYTES } from "../server/v3-watch.ts";
-import type { ReplicaStub } from "../server/api.ts";
+import type { KeysReply, ReplicaStub } from "../server/api.ts";
+import type { KeysRequest } from "../v2/request.ts";
 import { forEachLine } from "../server/lines.ts";
 import { frame, TO_REPLICA, TO_WORKER, unframe, WATCH_SOCKET_PATH, type WatchSocketKind } from "../server/watch-socket-protocol.ts";
 
@@ -54,7 +56,8 @@ export function socketLines(ws: WebSocket, clientGone?: AbortSignal, other: Othe
       // closed: the close event ends the stream
     }
   };
-  clientGone?.addEventListener("abort", close, { once: true });
+  if (clientGone?.aborted) close();
+  else clientGone?.addEventListener("abort", close, { once: true });
   return new ReadableStream<Uint8Array>(
     {
       start(controller) {
@@ -151,4 +154,35 @@ export async function v3WatchOverSocket(replica: ReplicaStub, requests: Readable
     }
   });
   return lines;
+}
+
+/**
+ * A v2 watch served over a watch socket (src/replica/v2-watch-socket.ts):
+ * the request goes to the replica as the socket's one message; its answer's
+ * head comes back first (what the Worker writes as status and headers),
+ * then the events, as lines of the body. An answer that ends the watch at
+ * once (an error) carries its body in the head. The socket closing before
+ * the head, a failed call, lets the router ask another member.
+ */
+export async function v2WatchOverSocket(replica: ReplicaStub, req: KeysRequest, clientGone?: AbortSignal): Promise<KeysReply> {
+  if (clientGone?.aborted) throw new Error("the client left");
+  const ws = await openWatchSocket(replica, "v2");
+  let lines!: ReadableStream<Uint8Array>;
+  const head = new Promise<KeysReply>((resolve, reject) => {
+    const unanswered = () => reject(new Error("the watch socket closed before its answer"));
+    ws.addEventListener("close", unanswered);
+    ws.addEventListener("error", unanswered);
+    lines = socketLines(ws, clientGone, (tag, body) => {
+      if (tag === TO_WORKER.head) resolve(JSON.parse(body) as KeysReply);
+    });
+  });
+  try {
+    ws.send(frame(TO_REPLICA.keys, JSON.stringify(req)));
+  } catch {
+    // Closed already (the client left): the close event rejects the head.
+  }
+  const reply = await head;
+  if (!reply.body) return { ...reply, stream: lines };
+  await lines.cancel();
+  return reply;
 }

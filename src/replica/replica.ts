@@ -54,6 +54,7 @@ import { SqliteMvccBackend } from "./mvcc-sqlite.ts";
 import { SqliteRaftStorage } from "./raft-storage.ts";
 import { Transport, type PeerStats } from "./transport.ts";
 import { Usage } from "./usage.ts";
+import { v2SocketWatch } from "./v2-watch-socket.ts";
 import { v3SocketWatch } from "./v3-watch-socket.ts";
 import { WatchSockets, type SocketWatch, type WatchSocket } from "./watch-sockets.ts";
 import { WatchSpecs } from "./watch-specs.ts";
@@ -228,7 +229,7 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
     const removed = () => this.isRemoved();
     this.v2AuthService = new V2AuthService(this.driver, this.state, (leader, req) => this.peer(leader).v2Auth(req), REQUEST_TIMEOUT_MS + 1000, removed);
     const access = this.v2AuthService.access;
-    this.keysService = new KeysService(this.driver, this.state, (leader, req) => this.peer(leader).keys(req), REQUEST_TIMEOUT_MS + 1000, removed, access);
+    this.keysService = new KeysService(this.driver, this.state, (leader, req) => this.peer(leader).keys(req), REQUEST_TIMEOUT_MS + 1000, removed, access, settings.v2StoreQuotaBytes);
     this.membersService = new MembersService(this.cluster, this.driver, this.state, (leader) => this.peer(leader), removed);
     const quota = { bytes: settings.quotaBackendBytes, used: () => this.ctx.storage.sql.databaseSize };
     this.v3Service = new V3Service(this.driver, this.state, (leader, req) => this.peer(leader).v3(req), REQUEST_TIMEOUT_MS + 1000, removed, quota, settings.authTokenTTLSeconds * 1000);
@@ -352,13 +353,11 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
   }
 
   private openWatch(kind: WatchSocketKind, socket: WatchSocket, saved: unknown): SocketWatch {
-    if (kind === "v3") {
-      return v3SocketWatch(this.state, this.watchSpecs, socket, {
-        header: () => this.watchHeader(),
-        progressMs: config(this.env).watchProgressNotifyMs,
-      }, saved);
-    }
-    throw new Error(`no ${kind} watches over sockets yet`);
+    if (kind === "v2") return v2SocketWatch(this.keysService, socket, saved);
+    return v3SocketWatch(this.state, this.watchSpecs, socket, {
+      header: () => this.watchHeader(),
+      progressMs: config(this.env).watchProgressNotifyMs,
+    }, saved);
   }
 
   private watchHeader(): { clusterId: string; memberId: string; raftTerm: number } {
@@ -379,12 +378,10 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
 
   // ---- RPC: from the router ----
 
-  async keys(req: KeysRequest): Promise<KeysReply> {
+  keys(req: KeysRequest): Promise<KeysReply> {
     this.usage.request();
-    const reply = await this.keysService.keys(req);
-    // A v2 watch is still an RPC stream: the object is in a request while it is open.
-    if (reply.stream) reply.stream = this.usage.rpcStream(reply.stream);
-    return reply;
+    // A v2 watch comes over a watch socket (see v2-watch-socket.ts), never as an RPC stream.
+    return this.keysService.keys(req);
   }
 
   keysBatch(reqs: KeysRequest[]): Promise<BatchedKeysReply[]> {
@@ -400,11 +397,6 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
   v3Status(withHash: boolean): V3MemberStatus {
     this.usage.request();
     return this.v3Service.status(this.ctx.storage.sql.databaseSize, withHash);
-  }
-
-  cancelWatch(id: number): void {
-    this.usage.request();
-    this.keysService.cancelWatch(id);
   }
 
   addMember(peerURLs: string[]): Promise<MemberChange> {

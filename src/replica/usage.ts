@@ -6,18 +6,16 @@
  * a cluster's bill (COST.md) and /metrics can show it; nothing else reads it.
  */
 import type { UsageCounts } from "../server/metrics.ts";
-import { onStreamEnd } from "../server/stream-end.ts";
 
 export interface Holds {
   socketMessages: number;
-  openRpcStreams: number;
 }
 
 export class Usage {
   private counts: UsageCounts = { requests: 0, alarms: 0, rowsRead: 0, rowsWritten: 0, awakeMs: 0 };
   private awakeSince: number | null = null;
   /** What holds the object awake or billed besides the tick timer (see holds). */
-  private held: Holds = { socketMessages: 0, openRpcStreams: 0 };
+  private held: Holds = { socketMessages: 0 };
   /** The newest cursor: its rows are counted once the next statement runs (see meter). */
   private last: SqlStorageCursor<Record<string, SqlStorageValue>> | null = null;
 
@@ -28,12 +26,6 @@ export class Usage {
   /** A message received on a watch socket: billed as a request, at 20 messages to one. */
   socketMessage(): void {
     this.held.socketMessages++;
-  }
-
-  /** `stream`, counted as an open RPC stream until it ends or its reader leaves (an object serving one is in a request). */
-  rpcStream(stream: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
-    this.held.openRpcStreams++;
-    return onStreamEnd(stream, () => this.held.openRpcStreams--);
   }
 
   /** Socket messages received, and what holds the object now besides the tick timer. */

@@ -12,7 +12,8 @@
  * are revived once the replica has loaded, and each watch catches up from
  * history from where its attachment says it was. An attachment holds at most
  * 16 KiB (the runtime's limit), so what is large and changes rarely (a v3
- * watcher's key and options) is kept in SQLite, named by the socket's id.
+ * stream's watchers, their keys and options) is kept in SQLite, named by the
+ * socket's id; a v2 watch, one key, fits its attachment.
  */
 import { frame, TO_WORKER, unframe, WATCH_SOCKET_PATH, type WatchSocketKind } from "../server/watch-socket-protocol.ts";
 

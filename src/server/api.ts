@@ -50,9 +50,8 @@ export interface KeysReply {
   etcdIndex: number;
   /** For X-Raft-Index/X-Raft-Term; etcd omits both on errors. */
   raft: RaftPosition | null;
+  /** A watch's events, as the Worker reads them from its watch socket (src/http/watch-socket.ts); never sent over RPC. */
   stream?: ReadableStream<Uint8Array>;
-  /** A live watch: the member holding it and its number there, to end it when the client leaves. */
-  watch?: { member: string; id: number };
   /** The leader as this replica knows it, so the router can send the next request there. */
   leader: string;
   /** Set on an error that certainly changed nothing, which another member may serve. */
@@ -198,6 +197,12 @@ export interface V2AuthRequest {
    * valid basic auth. Never passed on once checked.
    */
   credentials?: Credentials | null;
+  /**
+   * With CLIENT_CERT_AUTH on and no Authorization header: the common name of
+   * the client certificate Cloudflare verified, the user the request is made
+   * as (etcd's --client-cert-auth). Never passed on once checked.
+   */
+  certificateUser?: string;
   /** Set by the member that checked the request, so that the leader it passes it to does not check again. */
   authorized?: boolean;
   /** Set by a follower that passed the request on to its leader (at most one hop). */
@@ -233,7 +238,6 @@ export interface ReplicaApi {
    * peers answer a removed member with 410 Gone).
    */
   step(messages: Message[]): StepAnswer | Promise<StepAnswer>;
-  cancelWatch(id: number): void | Promise<void>;
   status(): ReplicaStatus | Promise<ReplicaStatus>;
   storeStats(): StoreStats | Promise<StoreStats>;
   /** What the member counts, for /metrics (see src/server/metrics.ts). */

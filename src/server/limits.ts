@@ -70,6 +70,11 @@ export function entryTooLarge(data: string): EntryTooLarge | null {
   return longerInUTF8(data, MAX_ENTRY_BYTES) ? new EntryTooLarge() : null;
 }
 
+/** etcd-style text for a v2 write refused because the store's tree reached V2_STORE_QUOTA_BYTES (etcd 3.4 has no such limit). */
+export function v2StoreFull(quotaBytes: number): string {
+  return `etcdserver: v2 store space exceeded (its tree holds at most ${quotaBytes} bytes in memory on a member; delete keys to free space)`;
+}
+
 /** etcd-style text for a watch refused because the member holds `max` watchers already. */
 export function tooManyWatchers(max: number): string {
   return `etcdserver: too many watchers on this member (at most ${max})`;

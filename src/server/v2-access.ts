@@ -3,15 +3,18 @@
  * it (client_auth.go), from this member's auth records:
  *
  * - while auth is disabled, everyone may do everything;
- * - a request without an Authorization header is the guest role's, checked
- *   as an exact or star match even for recursive requests (etcd's quirk);
- * - without one but with a verified client certificate (CLIENT_CERT_AUTH),
- *   the user its common name names is checked as below, and a name that is
- *   no user falls back to the guest role (etcd's userFromClientCertificate);
- * - with one, it must be valid basic auth of a user whose password matches,
- *   and one of the user's roles must allow the key (a star pattern when the
- *   request is recursive); the root role allows everything;
- * - the auth API and members changes need a user holding the root role.
+ * - who asks: without an Authorization header but with a verified client
+ *   certificate (CLIENT_CERT_AUTH), the user its common name names (etcd's
+ *   userFromClientCertificate); with one, valid basic auth of a user whose
+ *   password matches (userFromBasicAuth);
+ * - a keys request from no one (no Authorization header, and no certificate
+ *   naming a user) is the guest role's, checked as an exact or star match
+ *   even for recursive requests (etcd's quirk); otherwise one of the user's
+ *   roles must allow the key (a star pattern when the request is
+ *   recursive), the root role allowing everything;
+ * - the auth API and members changes need a user holding the root role,
+ *   named by the certificate or by basic auth as above (hasRootAccess): no
+ *   guest, and a certificate naming no user is refused.
  *
  * etcd makes each of these checks with reads of its internal auth records,
  * which its store statistics count; the same reads are counted here, so
@@ -47,12 +50,11 @@ export class V2Access {
   /** etcd's hasKeyPrefixAccess: may the request read (or write) `key`, the key as its URL named it? */
   async mayUseKey(presented: Presented, key: string, write: boolean, recursive: boolean, certificateUser?: string): Promise<boolean> {
     if (!this.authEnabled()) return true;
-    const byCertificate = presented === undefined && certificateUser !== undefined ? this.counted(this.state.auth.user(certificateUser)) : undefined;
-    if (presented === undefined && !byCertificate) {
+    const user = await this.requester(presented, certificateUser);
+    if (user === undefined) {
       const guest = this.readRole(GUEST);
       return guest !== undefined && roleAllows(guest, key, write, false);
     }
-    const user = byCertificate ?? (await this.authenticate(presented ?? null));
     if (!user) return false;
     for (const name of user.roles ?? []) {
       const role = this.readRole(name);
@@ -61,11 +63,23 @@ export class V2Access {
     return false;
   }
 
-  /** etcd's hasRootAccess: auth disabled, or a user holding the root role. */
-  async isRoot(presented: Presented): Promise<boolean> {
+  /** etcd's hasRootAccess: auth disabled, or a user holding the root role (by certificate or basic auth). */
+  async isRoot(presented: Presented, certificateUser?: string): Promise<boolean> {
     if (!this.authEnabled()) return true;
-    const user = presented ? await this.authenticate(presented) : undefined;
+    const user = await this.requester(presented, certificateUser);
     return user?.roles?.includes(ROOT) === true;
+  }
+
+  /**
+   * Who asks. Without an Authorization header (`presented` undefined), the
+   * user the certificate names (the router passes `certificateUser` only
+   * with CLIENT_CERT_AUTH on and no such header), or undefined for no one:
+   * no certificate, or a name that is no user. With one, the user whose
+   * credentials these are, or null when they are not valid.
+   */
+  private async requester(presented: Presented, certificateUser: string | undefined): Promise<User | null | undefined> {
+    if (presented === undefined) return certificateUser === undefined ? undefined : this.counted(this.state.auth.user(certificateUser));
+    return (await this.authenticate(presented)) ?? null;
   }
 
   /** The user these credentials belong to, when the password is right. */

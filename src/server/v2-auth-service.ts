@@ -43,8 +43,10 @@ export class V2AuthService {
         if (!(await this.access.current())) return await this.forward(req);
         // GET /v2/auth/enable is open to all (etcd's hasWriteRootAccess).
         const open = req.resource === "enable" && req.method === "GET";
-        if (!open && !(await this.access.isRoot(req.credentials))) return this.answer(401, goJSON({ message: "Insufficient credentials" }), false);
-        req = { ...req, authorized: true, credentials: undefined };
+        if (!open && !(await this.access.isRoot(req.credentials, req.certificateUser))) {
+          return this.answer(401, goJSON({ message: "Insufficient credentials" }), false);
+        }
+        req = { ...req, authorized: true, credentials: undefined, certificateUser: undefined };
       }
       if (req.resource === "root") return this.answer(200, "");
       if (req.method === "GET") return this.read(req);

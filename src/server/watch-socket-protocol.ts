@@ -19,7 +19,7 @@ export const TO_REPLICA = {
   keys: "k",
   /** The progress-notify interval has passed (the Worker keeps that timer; see PROGRESS_EVERY). */
   tick: "t",
-  /** The client's reader is behind: watchers with news wait (see WATCH_BACKLOG_BYTES). */
+  /** The client's reader is behind (see WATCH_BACKLOG_BYTES): v3 watchers with news wait; a v2 stream ends, as etcd closes a watcher that overflows. */
   pause: "p",
   /** The client's reader has caught up: watchers left behind catch up from history. */
   resume: "g",
@@ -29,7 +29,7 @@ export const TO_REPLICA = {
 export const TO_WORKER = {
   /** A v3 response line, or a v2 event line, for the client as it is. */
   line: "r",
-  /** A v2 watch's answer before its events: status, headers and, for an answer that ends the watch, its body. */
+  /** A v2 watch's answer before its events, as JSON (a KeysReply: status, what goes in headers and, for an answer that ends the watch, its body). */
   head: "h",
   /** Send a tick every this many milliseconds (0: stop); some watcher asked for progress_notify. */
   progressEvery: "t",

@@ -30,6 +30,18 @@ import { WatcherHub, type Deliver, type Watcher } from "./watchers.ts";
 
 export const HISTORY_CAPACITY = 1000;
 
+/** What a node costs beyond its path and value: the object, its map entry, its numbers (an estimate). */
+const NODE_OVERHEAD_BYTES = 120;
+
+/**
+ * The memory a node takes, estimated: the whole tree lives in the isolate,
+ * so this is what bounds it (see KeysService's v2 store quota). A string's
+ * characters count two bytes, as they may take in V8.
+ */
+export function nodeBytes(path: string, value: string): number {
+  return NODE_OVERHEAD_BYTES + 2 * (path.length + value.length);
+}
+
 export type ApplyResult = { ok: true; event: WireEvent; index: number } | { ok: false; error: V2ErrorBody };
 
 export class Store {
@@ -39,9 +51,16 @@ export class Store {
   hub: WatcherHub;
   private ttls = new TTLHeap();
   private ttlCount = 0;
+  /** The tree's memory as nodeBytes estimates it, kept up to date by every change. */
+  private treeBytes = 0;
 
   constructor(history = new EventHistory(HISTORY_CAPACITY)) {
     this.hub = new WatcherHub(history);
+  }
+
+  /** The tree's estimated memory (nodeBytes summed over every node). */
+  get bytes(): number {
+    return this.treeBytes;
   }
 
   // ---- reads ----
@@ -184,6 +203,7 @@ export class Store {
     // A directory's modifiedIndex never changes (etcd's node.Write refuses
     // directories and Update ignores that); the event still reports `next`.
     if (!dir) {
+      this.treeBytes += 2 * (value.length - n.value.length);
       n.value = value;
       n.modifiedIndex = next;
     }
@@ -212,6 +232,7 @@ export class Store {
     const value = cmd.refresh ? n.value : cmd.value;
     this.index++;
     const prevNode = repr(n, false, false, cmd.now);
+    this.treeBytes += 2 * (value.length - n.value.length);
     n.value = value;
     n.modifiedIndex = this.index;
     this.setTTL(n, expireTimeFor(cmd.ttl, cmd.now));
@@ -354,6 +375,7 @@ export class Store {
     }
     const n = dir ? newDir(path, next, parent, expireTime) : newFile(path, value, next, parent, expireTime);
     parent.children!.set(name, n);
+    this.treeBytes += nodeBytes(n.path, n.value);
     if (expireTime) this.trackTTL(n);
     this.index = next;
     return newEvent(action, repr(n, false, false, now), next, prevNode);
@@ -371,6 +393,7 @@ export class Store {
       if (!child) {
         child = newDir(joinPath(cur.path, part), next, cur, 0);
         cur.children!.set(part, child);
+        this.treeBytes += nodeBytes(child.path, "");
       } else if (!isDir(child)) {
         this.stats.setsFail++;
         throw new V2Error(ErrorCode.NotDir, child.path, this.index);
@@ -385,6 +408,7 @@ export class Store {
     const visit = (x: TreeNode) => {
       if (x.children) for (const c of x.children.values()) visit(c);
       if (x.expireTime) this.ttlCount--;
+      this.treeBytes -= nodeBytes(x.path, x.value);
       this.hub.notifyRemoved(e, x.path);
     };
     visit(n);
@@ -395,6 +419,7 @@ export class Store {
   /** Unlinks a replaced file without notifying anyone. */
   private detach(n: TreeNode): void {
     if (n.expireTime) this.ttlCount--;
+    this.treeBytes -= nodeBytes(n.path, n.value);
     n.parent?.children!.delete(baseName(n.path));
     n.parent = null;
   }
@@ -417,18 +442,27 @@ export class Store {
   }
 
   private *liveTTLNodes(): Iterable<TreeNode> {
-    const stack = [this.root];
+    for (const x of this.allNodes()) if (x.expireTime) yield x;
+  }
+
+  /** Every node but the root. */
+  private *allNodes(): Iterable<TreeNode> {
+    const stack = [...this.root.children!.values()];
     while (stack.length) {
       const x = stack.pop()!;
-      if (x.expireTime) yield x;
+      yield x;
       if (x.children) stack.push(...x.children.values());
     }
   }
 
-  /** After a snapshot load: sets the index and tracks every node that has a TTL. */
+  /** After a snapshot load: sets the index, tracks every node that has a TTL, and sums the tree's memory. */
   restoreIndexes(index: number): void {
     this.index = index;
-    for (const n of this.liveTTLNodes()) this.trackTTL(n);
+    this.treeBytes = 0;
+    for (const n of this.allNodes()) {
+      if (n.expireTime) this.trackTTL(n);
+      this.treeBytes += nodeBytes(n.path, n.value);
+    }
   }
 
   hasTTLKeys(): boolean {

@@ -40,7 +40,6 @@ function fakeEnv(status: Partial<ReplicaStatus>, seen: KeysRequest[] = []): Env 
   const replica: Partial<ReplicaStub> = {
     keys,
     keysBatch: (reqs) => Promise.all(reqs.map(keys)),
-    cancelWatch: async () => {},
     status: async () => s,
     storeStats: async () => newStats(),
     followerStats: async () => (s.state === "StateLeader" ? [] : null),

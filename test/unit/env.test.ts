@@ -10,6 +10,7 @@ describe("config", () => {
       snapshotEvery: 10_000,
       maxWatches: 0,
       quotaBackendBytes: 2 * 1024 * 1024 * 1024,
+      v2StoreQuotaBytes: 32 * 1024 * 1024,
       watchProgressNotifyMs: 600_000,
       debugFaults: false,
       dashboard: false,
@@ -33,6 +34,8 @@ describe("config", () => {
   it("reads good values", () => {
     const c = config({ CLUSTER_SIZE: "5", SNAPSHOT_EVERY: "200", MAX_WATCHES: "32256", DEBUG_FAULTS: "true", DASHBOARD: "true", DISCOVERY_BASE_URL: "https://d.example.com/" });
     expect(config({ QUOTA_BACKEND_BYTES: "8589934592" }).quotaBackendBytes).toBe(8 * 1024 ** 3);
+    expect(config({ V2_STORE_QUOTA_BYTES: "65536" }).v2StoreQuotaBytes).toBe(65536);
+    expect(() => config({ V2_STORE_QUOTA_BYTES: "100000000" })).toThrow("V2_STORE_QUOTA_BYTES must be a whole number from 65536 to 50331648");
     expect([c.clusterSize, c.snapshotEvery, c.maxWatches, c.debugFaults, c.dashboard, c.discovery.baseURL]).toEqual([5, 200, 32256, true, true, "https://d.example.com"]);
   });
 

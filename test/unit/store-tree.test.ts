@@ -1,7 +1,9 @@
 /** Store tree rules: implicit parents, hidden nodes, listings, in-order keys, TTL fields and expiry. */
 import { describe, expect, it } from "vitest";
-import { Store } from "../../src/v2/store.ts";
-import { T0, create, del, expire, get, ok, set, update, watch } from "./helpers.ts";
+import { seededRandom } from "../../src/raft/index.ts";
+import { loadStore, saveStore } from "../../src/v2/snapshot.ts";
+import { Store, nodeBytes } from "../../src/v2/store.ts";
+import { T0, cad, cas, create, del, expire, get, ok, set, update, watch } from "./helpers.ts";
 
 describe("implicit parent directories", () => {
   it("are created permanent with the new node's index, and never change modifiedIndex", () => {
@@ -240,5 +242,42 @@ describe("expire command", () => {
     ok(s, expire(T0 + 50_000));
     expect(s.index).toBe(before + 1);
     expect(s.hasTTLKeys()).toBe(false);
+  });
+});
+
+describe("the tree's memory estimate (Store.bytes)", () => {
+  /** The estimate recounted from scratch, node by node. */
+  function recount(s: Store): number {
+    let total = 0;
+    const stack = [...s.root.children!.values()];
+    while (stack.length) {
+      const n = stack.pop()!;
+      total += nodeBytes(n.path, n.value);
+      if (n.children) stack.push(...n.children.values());
+    }
+    return total;
+  }
+
+  it("stays equal to a recount through random writes, deletes and expiries, and through a snapshot", () => {
+    const s = new Store();
+    const random = seededRandom(7);
+    const paths = ["/a", "/a/b", "/a/b/c", "/d/e", "/f", "/a/g/h"];
+    let now = T0;
+    for (let i = 0; i < 2000; i++) {
+      const path = paths[Math.floor(random() * paths.length)];
+      const value = "v".repeat(Math.floor(random() * 50));
+      const roll = random();
+      now += 10;
+      if (roll < 0.3) s.apply(set(path, value, { now, ttl: random() < 0.3 ? 1 : null, dir: random() < 0.1 }));
+      else if (roll < 0.45) s.apply(create(path, value, { now }));
+      else if (roll < 0.6) s.apply(update(path, value, { now }));
+      else if (roll < 0.7) s.apply(cas(path, value, "", 0, { now }));
+      else if (roll < 0.85) s.apply(del(path, { recursive: true, now }));
+      else if (roll < 0.9) s.apply(cad(path, "", 0, now));
+      else s.apply(expire(now));
+      expect(s.bytes).toBe(recount(s));
+    }
+    expect(s.bytes).toBeGreaterThan(0);
+    expect(loadStore(saveStore(s)).bytes).toBe(s.bytes);
   });
 });

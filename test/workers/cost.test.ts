@@ -160,8 +160,8 @@ describe("what a cluster costs", { timeout: 120_000 }, () => {
     const cost = report("1,000 v2 watchers waiting", minus(await usage(cluster), before));
     controller.abort();
     await Promise.all(watches);
-    // Waiting watchers make no Raft traffic and start no timer; the
-    // replicas serving them are held in memory by the open streams (see COST.md).
+    // Waiting watchers make no Raft traffic and start no timer: each is a
+    // hibernatable socket to its replica, which nothing else holds (see COST.md).
     expect(cost.awakeMs).toBe(0);
     expect(cost.requests).toBeLessThan(1100);
   });

@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { KeysRequest } from "../../src/v2/request.ts";
+import { v2WatchOverSocket } from "../../src/http/watch-socket.ts";
 import { agreedLeader, bounded, founders, get, keysRequest, put, removeMember, replica, waitUntil } from "./cluster-helpers.ts";
 
 const REFUSAL = {
@@ -23,7 +24,8 @@ describe("a removed member", () => {
     const victim = founders(cluster).find((id) => id !== leader)!;
     expect((await removeMember(cluster, victim)).status).toBe(204);
 
-    const ask = (req: KeysRequest) => bounded(replica(cluster, victim).keys(req), 10_000, `${req.method} ${req.path} on ${victim}`);
+    const ask = (req: KeysRequest) =>
+      bounded(req.wait ? v2WatchOverSocket(replica(cluster, victim), req) : replica(cluster, victim).keys(req), 10_000, `${req.method} ${req.path} on ${victim}`);
     // Nobody replicates to it any more: it learns of its removal when a peer
     // refuses its messages (its election timer makes it send some).
     await waitUntil(async () => ((await ask(keysRequest("GET", "/k"))).status === 500 ? true : undefined), 20_000, `${victim} refuses a default read`);

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { write } from "./helpers.ts";
+import { v2WatchOverSocket } from "../../src/http/watch-socket.ts";
 import {
   agreedLeader,
   bounded,
@@ -143,7 +144,7 @@ describe("a 3-replica cluster", { timeout: 60_000 }, () => {
       expect({ id, status: mine.status, etcdIndex: mine.etcdIndex }).toEqual({ id, status: 404, etcdIndex: expiredAt });
       // The same event in every replica's history.
       const watch = await bounded(
-        replica(cluster, id).keys(keysRequest("GET", "/t", { wait: true, waitIndex: expiredAt, forwarded: true })),
+        v2WatchOverSocket(replica(cluster, id), keysRequest("GET", "/t", { wait: true, waitIndex: expiredAt, forwarded: true })),
         5000,
         `a history watch on ${id}`,
       );
@@ -160,12 +161,11 @@ describe("a 3-replica cluster", { timeout: 60_000 }, () => {
     const { leader } = await agreedLeader(cluster, ids);
     const follower = ids.find((id) => id !== leader)!;
     const watch = await bounded(
-      replica(cluster, follower).keys(keysRequest("GET", "/fw", { wait: true, forwarded: true })),
+      v2WatchOverSocket(replica(cluster, follower), keysRequest("GET", "/fw", { wait: true, forwarded: true })),
       5000,
       "a watch on the follower",
     );
     expect(watch.status).toBe(200);
-    expect(watch.watch?.member).toBe(follower);
     const w = await put(cluster, "fw", "hello");
     expect(w.status).toBe(201);
     expect(await bounded(new Response(watch.stream).text(), 5000, "the follower's watch to fire")).toBe(

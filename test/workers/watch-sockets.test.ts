@@ -9,28 +9,13 @@
  * is checked too), and sees every write once, in order.
  */
 import { runInDurableObject } from "cloudflare:test";
+import { holding, quietWithSockets } from "./socket-helpers.ts";
 import { describe, expect, it } from "vitest";
 import type { Replica } from "../../src/replica/replica.ts";
 import { agreedLeader, founders, replica, waitUntil } from "./cluster-helpers.ts";
 import { call } from "./helpers.ts";
 
 const b64 = (s: string) => btoa(s);
-
-type Holding = { sockets: number; openRpcStreams: number; ticking: boolean; socketMessages: number; started: number };
-
-/** What holds each member of `cluster` now. */
-async function holding(cluster: string): Promise<Map<string, Holding>> {
-  const all = await Promise.all(
-    founders(cluster).map(async (id) => {
-      const h = await runInDurableObject(replica(cluster, id) as unknown as DurableObjectStub<Replica>, (r: Replica, state) => {
-        const holds = r.usage.holds();
-        return { sockets: state.getWebSockets().length, ...holds, ticking: !r.driver.quiescent, started: (r as unknown as { startTime: number }).startTime };
-      });
-      return [id, h] as const;
-    }),
-  );
-  return new Map(all);
-}
 
 async function put(cluster: string, key: string, value: string): Promise<number> {
   const res = await call(`/clusters/${cluster}/v3/kv/put`, { method: "POST", body: JSON.stringify({ key: b64(key), value: b64(value) }) });
@@ -72,21 +57,8 @@ describe("watches over hibernatable sockets", { timeout: 60_000 }, () => {
     );
     const next = streams.map((res) => responses(res));
     for (const read of next) expect((await read()).result.created).toBe(true);
-    const serving = await waitUntil(
-      async () => {
-        const now = await holding(cluster);
-        const server = [...now].find(([, h]) => h.sockets === 1000);
-        // Waiting for the quiet of a cluster whose last write is done.
-        return server && [...now.values()].every((h) => !h.ticking) ? now : undefined;
-      },
-      20_000,
-      "1,000 sockets on one replica, the cluster quiet",
-    );
-    for (const [id, h] of serving) {
-      console.log(`watch-sockets: ${JSON.stringify({ member: id, sockets: h.sockets, openRpcStreams: h.openRpcStreams, ticking: h.ticking, socketMessages: h.socketMessages - before.get(id)!.socketMessages })}`);
-      expect(h.openRpcStreams).toBe(0);
-      expect(h.ticking).toBe(false);
-    }
+    const serving = await quietWithSockets(cluster, 1000, before, "watch-sockets");
+    for (const h of serving.values()) expect(h.ticking).toBe(false);
     // Every stream still gets the next write.
     const revision = await put(cluster, "waited", "now");
     for (const read of next) expect(Number((await read()).result.events![0].kv.mod_revision)).toBe(revision);
