@@ -1,9 +1,10 @@
 /**
- * The Raft state machine of one member: terms, votes, elections, role
- * transitions, and each message handled according to our role. A leader's
- * work within its term is in leader.ts, log replication in replication.ts,
- * snapshot transfer in snapshot-transfer.ts, progress tracking in tracker.ts
- * and membership in config.ts.
+ * The Raft state machine of one member: terms, votes, role transitions, and
+ * each message handled according to our role. A leader's work within its
+ * term is in leader.ts, a candidate's and a voter's in election.ts, log
+ * replication in replication.ts, snapshot transfer in snapshot-transfer.ts,
+ * progress tracking in tracker.ts, membership in config.ts, and the rules of
+ * quiescence (an idle cluster stops ticking and sending) in quiescence.ts.
  *
  * Pure and deterministic: inputs are tick(), step(message) and the local
  * requests (propose, readIndex, ...); outputs accumulate in the outbox and
@@ -13,32 +14,21 @@
  * - Terms only grow; a message from a newer term makes us a follower of it,
  *   one from an older term is ignored (or answered with our term).
  * - At most one vote per term, and only for a candidate whose log is at least
- *   as up-to-date as ours (§5.2, §5.4.1). The vote is durable before the
- *   reply leaves: replies go out in msgsAfterPersist.
+ *   as up-to-date as ours (§5.2, §5.4.1; election.ts). The vote is durable
+ *   before the reply leaves: replies go out in msgsAfterPersist.
  * - A leader never overwrites its log and commits only by quorum (leader.ts).
  * - A follower acknowledges only entries that will be durable before the
  *   acknowledgement is sent (again via msgsAfterPersist).
  * - Membership: the latest config in the log is in force, committed or not
  *   (config.ts says which changes a leader may propose when).
- *
- * Quiescence (as CockroachDB's quiesced ranges): a leader whose followers
- * all hold its whole log, with nothing pending, may go quiet. It sends a
- * last heartbeat marked `quiesce`; a follower whose log ends exactly where
- * the leader's does (same index, same term) commits it and goes quiet too,
- * without answering. Quiet members ignore ticks, so an idle cluster sends
- * nothing at all. A local request or any message wakes a member, except
- * what carries no news (keepsQuiet): the quiesce itself, and a plain
- * heartbeat or its answer, which may have been on its way when the leader
- * went quiet. A follower that does not match wakes the leader (a `wake`
- * message); one that missed the quiesce stays awake and, its election
- * timer firing, wakes the others with a pre-vote, which they refuse while
- * their leader lives, and they wake the leader.
  */
 import { ConfigHistory, isVoter } from "./config";
+import { answerVote, Candidacy, TRANSFER_CONTEXT, type ElectionKind } from "./election";
 import { Leadership } from "./leader";
 import { RaftLog } from "./log";
 import { resolveOptions, type RaftOptions, type ResolvedOptions } from "./options";
 import { Outbox } from "./outbox";
+import { acceptQuiesce, keepsQuiet } from "./quiescence";
 import { randomInt, seededRandom, type Random } from "./random";
 import { receiveAppend } from "./replication";
 import { SnapshotReceiver } from "./snapshot-transfer";
@@ -47,8 +37,7 @@ import { ProgressTracker } from "./tracker";
 import type { ClusterConfig, ConfigChange, Message, NodeId, Outgoing, ProposeResult, Role, Snapshot, Status } from "./types";
 import { NO_NODE } from "./types";
 
-/** Vote-request context marking an election started by a leader transfer. */
-export const TRANSFER_CONTEXT = "transfer";
+export { TRANSFER_CONTEXT } from "./election";
 
 export class Raft {
   readonly id: NodeId;
@@ -60,7 +49,7 @@ export class Raft {
   readonly outbox = new Outbox();
   /** The term the driver has confirmed durable: a leader sends early only in that term (Outbox.push). */
   persistedTerm: number;
-  /** Not ticking: the leader went quiet with every follower caught up (see the header). */
+  /** Not ticking: the leader went quiet with every follower caught up (see quiescence.ts). */
   quiescent = false;
 
   private readonly options: ResolvedOptions;
@@ -69,6 +58,8 @@ export class Raft {
   private readonly tracker: ProgressTracker;
   /** Present exactly while we are leader. */
   private leadership: Leadership | undefined;
+  /** Present exactly while we are pre-candidate or candidate. */
+  private candidacy: Candidacy | undefined;
   /** Ticks since we last heard from the leader, granted a vote or changed role (a leader counts in Leadership). */
   private electionElapsed = 0;
   private randomizedElectionTimeout = 0;
@@ -109,7 +100,7 @@ export class Raft {
 
   /** Handle a message from another member (Figure 2 "Rules for Servers"). */
   step(m: Message): void {
-    if (this.quiescent && !this.keepsQuiet(m)) this.wake(m.from);
+    if (this.quiescent && !keepsQuiet(m, this)) this.wake(m.from);
     if (m.term > this.term) {
       if ((m.type === "vote" || m.type === "preVote") && m.context !== TRANSFER_CONTEXT && this.inLease()) {
         // A member that hears from a live leader ignores elections it did not
@@ -179,7 +170,7 @@ export class Raft {
     return !this.quiescent && this.log.applied === this.log.lastIndex() && (this.leadership?.canQuiesce() ?? false);
   }
 
-  /** The leader goes quiet, telling its followers to (see the header). False if it may not. */
+  /** The leader goes quiet, telling its followers to (see quiescence.ts). False if it may not. */
   quiesce(): boolean {
     if (!this.canQuiesce()) return false;
     this.leadership!.sendQuiesce();
@@ -287,6 +278,7 @@ export class Raft {
     this.electionElapsed = 0;
     this.randomizedElectionTimeout = randomInt(this.random, this.options.electionTicks, 2 * this.options.electionTicks);
     this.leadership = undefined;
+    this.candidacy = undefined;
     this.tracker.reset();
   }
 
@@ -331,46 +323,29 @@ export class Raft {
     this.quiescent = true;
   }
 
-  private startElection(kind: "pre" | "real" | "transfer"): void {
+  private startElection(kind: ElectionKind): void {
     if (!this.promotable()) return;
-    let type: "preVote" | "vote";
-    let term: number;
     if (kind === "pre") {
       // Same term, no vote cast: a pre-candidate that loses leaves no trace.
       this.reset(this.term);
       this.role = "pre-candidate";
-      type = "preVote";
-      term = this.term + 1;
     } else {
       this.reset(this.term + 1);
       this.role = "candidate";
       this.vote = this.id;
-      type = "vote";
-      term = this.term;
     }
-    this.tracker.recordVote(this.id, true);
-    if (this.tallyVotes()) return;
-    for (const id of this.config.voters) {
-      if (id === this.id) continue;
-      const m: Outgoing = { type, to: id, term, index: this.log.lastIndex(), logTerm: this.log.lastTerm() };
-      if (kind === "transfer") m.context = TRANSFER_CONTEXT;
-      this.send(m);
-    }
-  }
-
-  /** Act on the votes so far; true if the election ended. */
-  private tallyVotes(): boolean {
-    switch (this.tracker.tallyVotes(this.config.voters)) {
-      case "won":
-        if (this.role === "pre-candidate") this.startElection("real");
-        else this.becomeLeader();
-        return true;
-      case "lost":
-        this.becomeFollower(this.term, NO_NODE);
-        return true;
-      case "pending":
-        return false;
-    }
+    this.candidacy = new Candidacy({
+      id: this.id,
+      kind,
+      term: kind === "pre" ? this.term + 1 : this.term,
+      log: this.log,
+      configs: this.configs,
+      tracker: this.tracker,
+      send: (m) => this.send(m),
+      won: () => (kind === "pre" ? this.startElection("real") : this.becomeLeader()),
+      lost: () => this.becomeFollower(this.term, NO_NODE),
+    });
+    this.candidacy.start();
   }
 
   /** Whether we may stand for election: only voters, and not while a received snapshot awaits persisting. */
@@ -378,7 +353,7 @@ export class Raft {
     return isVoter(this.config, this.id) && this.log.pendingSnapshot() === undefined;
   }
 
-  // ---- ticks --------------------------------------------------------------
+  // ---- elections (a candidate's side is in election.ts) --------------------
 
   private tickElection(): void {
     this.electionElapsed++;
@@ -387,43 +362,18 @@ export class Raft {
     }
   }
 
-  // ---- votes --------------------------------------------------------------
-
   private inLease(): boolean {
     return this.options.checkQuorum && this.leader !== NO_NODE && this.electionElapsed < this.options.electionTicks;
   }
 
-  /** Figure 2 RequestVote receiver rules, plus the pre-vote variant. */
+  /** Answers a vote or pre-vote request (see answerVote); a vote granted is cast. */
   private handleVoteRequest(m: Message): void {
-    const respType = m.type === "vote" ? "voteResp" : "preVoteResp";
-    const canVote =
-      this.vote === m.from ||
-      (this.vote === NO_NODE && this.leader === NO_NODE) ||
-      (m.type === "preVote" && m.term > this.term);
-    if (canVote && this.log.isUpToDate(m.index ?? 0, m.logTerm ?? 0)) {
-      // Answer in the candidate's term: for a pre-vote that is its future term.
-      this.send({ type: respType, to: m.from, term: m.term });
-      if (m.type === "vote") {
-        this.electionElapsed = 0;
-        this.vote = m.from;
-      }
-    } else {
-      this.send({ type: respType, to: m.from, reject: true });
+    const { answer, granted } = answerVote(m, this);
+    this.send(answer);
+    if (granted && m.type === "vote") {
+      this.electionElapsed = 0;
+      this.vote = m.from;
     }
-  }
-
-  /**
-   * Whether a quiet member may take `m` without waking (see the header): a
-   * quiesce heartbeat; on a follower, a heartbeat of its leader's that
-   * commits nothing new and confirms no read (it is answered, so that a
-   * leader that is awake after all keeps hearing from us); on a leader, the
-   * answer to such a heartbeat.
-   */
-  private keepsQuiet(m: Message): boolean {
-    if (m.type === "heartbeat" && m.quiesce) return true;
-    if (m.term !== this.term || m.context !== undefined) return false;
-    if (this.leadership) return m.type === "heartbeatResp";
-    return m.type === "heartbeat" && m.from === this.leader && (m.commit ?? 0) <= this.log.committed;
   }
 
   // ---- role handlers ------------------------------------------------------
@@ -453,7 +403,6 @@ export class Raft {
   }
 
   private stepCandidate(m: Message): void {
-    const respType = this.role === "pre-candidate" ? "preVoteResp" : "voteResp";
     switch (m.type) {
       case "append":
       case "heartbeat":
@@ -462,11 +411,8 @@ export class Raft {
         this.becomeFollower(m.term, m.from);
         this.stepFollower(m);
         break;
-      case respType:
-        this.tracker.recordVote(m.from, !m.reject);
-        this.tallyVotes();
-        break;
       default:
+        (this.candidacy as Candidacy).handleVoteResponse(m);
         break;
     }
   }
@@ -482,7 +428,10 @@ export class Raft {
         this.electionElapsed = 0;
         this.leader = m.from;
         if (m.quiesce) {
-          if (this.acceptQuiesce(m)) return;
+          if (acceptQuiesce(this.log, m)) {
+            this.quiescent = true;
+            return;
+          }
           // Not caught up: stay awake, and have the leader wake up too.
           this.wake(m.from);
           this.send({ type: "wake", to: m.from });
@@ -507,19 +456,6 @@ export class Raft {
       default:
         break;
     }
-  }
-
-  /**
-   * Goes quiet if our log ends exactly where the leader's does: same last
-   * index, same term there, so by log matching we hold all of it and may
-   * commit all of it.
-   */
-  private acceptQuiesce(m: Message): boolean {
-    const last = this.log.lastIndex();
-    if (m.commit !== last || this.log.term(last) !== m.logTerm || this.log.pendingSnapshot() !== undefined) return false;
-    this.log.commitTo(last);
-    this.quiescent = true;
-    return true;
   }
 
   // ---- replication: follower side -----------------------------------------

@@ -8,13 +8,7 @@
  * acknowledgements that ride back on a peer's step() call: they leave only
  * once what they acknowledge is on disk.
  *
- * Time: a timer ticks Raft while the replica is awake, and a watchdog alarm
- * wakes the object again after an eviction (production evicts idle objects
- * even with a timer pending). A quiet replica (see quiescence in
- * src/server/driver.ts) has neither: no timer, no watchdog, only on the
- * leader an alarm for the next TTL or lease expiry. It holds nothing that
- * keeps the object in memory or billed, and the next request or Raft
- * message wakes it.
+ * Time (the tick timer while awake, the one alarm) is replica-time.ts's.
  */
 import { DurableObject } from "cloudflare:workers";
 import { bootstrap, type Message } from "../raft/index.ts";
@@ -53,6 +47,7 @@ import type { StoreStats } from "../v2/stats.ts";
 import { SqliteMvccBackend } from "./mvcc-sqlite.ts";
 import { SqliteRaftStorage } from "./raft-storage.ts";
 import { Transport, type PeerStats } from "./transport.ts";
+import { ReplicaTime, TICK_MS } from "./replica-time.ts";
 import { Usage } from "./usage.ts";
 import { v2SocketWatch } from "./v2-watch-socket.ts";
 import { v3SocketWatch } from "./v3-watch-socket.ts";
@@ -61,11 +56,9 @@ import { WatchSpecs } from "./watch-specs.ts";
 import type { WatchSocketKind } from "../server/watch-socket-protocol.ts";
 import { DISK_SECONDS_BUCKETS, Histogram } from "../server/histogram.ts";
 
-export const TICK_MS = 100;
+export { TICK_MS };
 /** How long a write or quorum read may wait to commit before etcd's "request timed out". */
 export const REQUEST_TIMEOUT_MS = 5000;
-/** The alarm re-arms itself this often while awake, to restart ticking after an eviction. */
-const WATCHDOG_MS = 5000;
 /** The leader goes quiet after this many ticks without a new entry (CockroachDB waits 6). */
 const QUIESCE_AFTER_TICKS = 10;
 /** ...unless a TTL or lease expires sooner than this: waking for it would cost more than staying up. */
@@ -97,7 +90,8 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
   readonly usage = new Usage();
   private readonly commitSeconds = new Histogram(DISK_SECONDS_BUCKETS);
   private recvAppends = 0;
-  private ticker: ReturnType<typeof setInterval> | null = null;
+  /** The tick timer and the alarm (public so that tests inside workerd can stop the timer as an eviction does). */
+  readonly time: ReplicaTime;
   /** A peer said this replica was removed (kept in storage; read once, at load: every request asks). */
   private toldRemoved = false;
   /** Watches held as hibernatable WebSockets from the Worker (see watch-sockets.ts; public for tests inside workerd). */
@@ -117,6 +111,13 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
       () => this.learnRemoved(),
       config(env).peerDelayMs,
     );
+    this.time = new ReplicaTime({
+      storage: ctx.storage,
+      usage: this.usage,
+      driver: () => this.driver,
+      removed: () => this.isRemoved(),
+      nextDeadline: () => this.nextDeadline(),
+    });
     this.watchSockets = new WatchSockets(ctx, (kind, socket, saved) => this.openWatch(kind, socket, saved));
     ctx.blockConcurrencyWhile(async () => {
       this.dormant = waitsForCreation(this.cluster, this.id, config(env).clusterSize) && this.holdsNothing();
@@ -124,7 +125,7 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
       this.load();
       // Watches whose sockets outlived the object's last life go on from where they were.
       this.watchSpecs.keepOnly(this.watchSockets.revive());
-      await this.armAlarm();
+      await this.time.armAlarm();
     });
   }
 
@@ -156,7 +157,7 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
     await this.ctx.blockConcurrencyWhile(async () => {
       this.dormant = false;
       this.load();
-      await this.armAlarm();
+      await this.time.armAlarm();
     });
     return true;
   }
@@ -216,13 +217,10 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
         wrote: () => this.timeCommit(),
         quiescenceChanged: (quiescent) => {
           // While the driver is being built (resuming quiet), load() and the constructor do this.
-          if (!this.driver) return;
-          if (quiescent) this.stopTicking();
-          else this.startTicking();
-          void this.armAlarm();
+          if (this.driver) this.time.quiescenceChanged(quiescent);
         },
         applied: (entry) => {
-          if (entry.type === "config" && this.isRemoved()) this.stop();
+          if (entry.type === "config" && this.isRemoved()) this.time.stop();
         },
       },
     );
@@ -233,7 +231,7 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
     this.membersService = new MembersService(this.cluster, this.driver, this.state, (leader) => this.peer(leader), removed);
     const quota = { bytes: settings.quotaBackendBytes, used: () => this.ctx.storage.sql.databaseSize };
     this.v3Service = new V3Service(this.driver, this.state, (leader, req) => this.peer(leader).v3(req), REQUEST_TIMEOUT_MS + 1000, removed, quota, settings.authTokenTTLSeconds * 1000);
-    if (!this.driver.quiescent) this.startTicking();
+    if (!this.driver.quiescent) this.time.startTicking();
   }
 
   /**
@@ -254,20 +252,6 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
   }
 
   /**
-   * The one alarm: the watchdog while awake; while quiet, the leader's next
-   * deadline or none at all (each alarm is a billed request, and an object
-   * with an alarm due is never forgotten).
-   */
-  private async armAlarm(): Promise<void> {
-    const storage = this.ctx.storage;
-    if (this.isRemoved()) return storage.deleteAlarm();
-    const due = !this.driver.quiescent ? Date.now() + WATCHDOG_MS : this.driver.role === "leader" ? this.nextDeadline() : null;
-    if (due === null) return storage.deleteAlarm();
-    this.usage.alarmSet();
-    return storage.setAlarm(due);
-  }
-
-  /**
    * Whether this replica was removed from its cluster: it applied its own
    * removal, or a peer told it so. A removed member usually never learns of
    * its removal through Raft (the leader stops replicating to it once the
@@ -282,39 +266,12 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
     if (this.toldRemoved) return;
     this.toldRemoved = true;
     this.ctx.storage.kv.put(REMOVED_KEY, true);
-    this.stop();
+    this.time.stop();
   }
 
-  private startTicking(): void {
-    if (this.ticker || this.isRemoved()) return;
-    this.ticker = setInterval(() => this.driver.tick(), TICK_MS);
-    this.usage.ticking(Date.now());
-  }
-
-  private stopTicking(): void {
-    if (this.ticker) clearInterval(this.ticker);
-    this.ticker = null;
-    this.usage.stopped(Date.now());
-  }
-
-  private stop(): void {
-    this.stopTicking();
-    void this.ctx.storage.deleteAlarm();
-  }
-
-  /**
-   * Awake, the watchdog: restarts ticking after an eviction, and re-arms.
-   * Quiet, the leader's deadline came: it wakes to expire what is due, and
-   * goes quiet again afterwards.
-   */
-  async alarm(): Promise<void> {
-    this.usage.alarm();
-    if (this.driver.quiescent) {
-      if (this.driver.role === "leader") this.driver.wake();
-    } else {
-      this.startTicking();
-    }
-    await this.armAlarm();
+  /** The alarm: see ReplicaTime.alarmRang. */
+  alarm(): Promise<void> {
+    return this.time.alarmRang();
   }
 
   private peer(id: string): ReplicaStub {

@@ -7,109 +7,28 @@
  * shares ReadIndex rounds among concurrent quorum reads, and settles the
  * requests waiting on all of this.
  *
- * It reaches storage, peers and time only through the interfaces below, so
- * the Durable Object (src/replica) and the seeded simulator
- * (test/server/sim) run exactly this code.
+ * It reaches storage, peers and time only through the interfaces in
+ * driver-interfaces.ts, so the Durable Object (src/replica) and the seeded
+ * simulator (test/server/sim) run exactly this code.
  *
  * Every await lets other events in: code that awaits (waitForLeader,
  * handOverLeadership) re-checks role and leader after each wake-up.
  *
- * Quiescence: a leader that has seen no new entry and no request for a while
- * goes quiet (Raft.quiesce), and so do its followers. A quiet member wants
- * no ticks (quiescenceChanged tells the host to stop its timer) and keeps a
- * mark in storage, so that after a restart it resumes quiet, knowing its
- * leader and commit index, instead of holding an election.
+ * Quiescence (an idle member stops ticking, and resumes quiet after a
+ * restart) is decided and recorded in quiescence.ts, and quorum reads are
+ * gathered into ReadIndex rounds in read-rounds.ts.
  */
-import { NO_NODE, RawNode, type Entry, type HardState, type Message, type RaftOptions, type Ready, type ReadState, type Role, type Status } from "../raft/index.ts";
-import type { Storage, StorageWriter } from "../raft/index.ts";
+import { NO_NODE, RawNode, type Entry, type HardState, type Message, type Ready, type Role, type Status } from "../raft/index.ts";
 import type { ConfigChange } from "../raft/types.ts";
-import { sleep, type Clock } from "./clock.ts";
+import { sleep } from "./clock.ts";
+import type { DriverHooks, DriverHost, DriverOptions, DriverStorage, StateMachine } from "./driver-interfaces.ts";
 import { entryTooLarge } from "./limits.ts";
+import { Quiescence, resumableLeader } from "./quiescence.ts";
 import { RaftError } from "./raft-error.ts";
+import { ReadRounds } from "./read-rounds.ts";
 import { Waiters } from "./waiters.ts";
 
-/** The disk: Raft's storage plus a transaction that is all durable or, after a crash, not there at all. */
-export interface DriverStorage extends Storage, StorageWriter {
-  transaction(write: () => void): void;
-  /** The mark a member leaves when it goes quiet, or null (see QuiescenceMark). */
-  quiescence(): QuiescenceMark | null;
-  setQuiescence(mark: QuiescenceMark | null): void;
-}
-
-/**
- * Written when a member goes quiet, removed when it wakes. It holds only
- * while the log and hard state are exactly as they were then: same term,
- * commit index at the end of the log (checked at load).
- */
-export interface QuiescenceMark {
-  term: number;
-  commit: number;
-  leader: string;
-}
-
-/** What committed entries are applied to; deterministic, so every member holds the same state. */
-export interface StateMachine<R> {
-  apply(entry: Entry): R;
-  /** The whole state, for a snapshot. */
-  encode(): string;
-  /** Replaces the whole state with that of a snapshot taken at log index `index`. */
-  restore(data: string, index: number): void;
-}
-
-/** The driver's way out: time, deferred work and the network. */
-export interface DriverHost extends Clock {
-  /** Runs `fn` once the current turn's synchronous work is done, before any timer. */
-  defer(fn: () => void): void;
-  /** Hands messages to the transport; they may be lost, as Raft allows. */
-  send(messages: Message[]): void;
-  /**
-   * The member cannot go on (see RaftDriver.failed): the host must restart
-   * it from what storage holds, as after a crash.
-   */
-  fail(err: Error): void;
-}
-
-/** Optional observers and duties, called from inside the loop. */
-export interface DriverHooks<R> {
-  roleChanged?(role: Role, leader: string): void;
-  /** After each entry is applied, with what applying it returned. */
-  applied?(entry: Entry, result: R): void;
-  /** After each Ready is durable, before it is applied. */
-  persisted?(rd: Ready): void;
-  /** Right after a Ready's storage transaction (not called for a Ready with nothing to write). */
-  wrote?(): void;
-  /** On the leader, each tick, before the Ready is processed (e.g. to propose TTL expiries). */
-  leaderTick?(now: number): void;
-  /** The member went quiet (stop ticking) or woke (tick again). */
-  quiescenceChanged?(quiescent: boolean): void;
-  /** The earliest time a leaderTick duty falls due (a TTL, a lease), or null: the leader stays awake when it is near. */
-  nextDeadline?(): number | null;
-}
-
-export interface DriverOptions {
-  id: string;
-  seed: number;
-  /** Raft settings beyond id and seed (election and heartbeat ticks, flow control). */
-  raft: Omit<RaftOptions, "id" | "seed" | "applied">;
-  /** How long a proposal or quorum read may wait before etcd's "request timed out". */
-  requestTimeoutMs: number;
-  /** How long a follower waits for a leader to appear. */
-  leaderWaitMs: number;
-  /** How often waitForLeader looks again. */
-  leaderPollMs: number;
-  /** Applied entries between snapshots; the log is compacted up to each one. */
-  snapshotEvery: number;
-  /** Group commit: from `minBatch` entries in the leader's last Ready, proposals wait `waitMs`. */
-  groupCommit: { minBatch: number; waitMs: number };
-  /** Stand for election at once instead of after an election timeout (a new cluster's first member). */
-  campaign?: boolean;
-  /**
-   * The leader goes quiet after `afterTicks` ticks with no new entry and
-   * nothing pending, unless a deadline (nextDeadline) is within `marginMs`.
-   * Absent: never.
-   */
-  quiesce?: { afterTicks: number; marginMs: number };
-}
+export type { DriverHooks, DriverHost, DriverOptions, DriverStorage, QuiescenceMark, StateMachine } from "./driver-interfaces.ts";
 
 export class RaftDriver<R> {
   readonly node: RawNode;
@@ -121,17 +40,11 @@ export class RaftDriver<R> {
   private snapshotIndex: number;
   /** Proposals waiting to be applied, by log index; `term` tells a replaced entry apart. */
   protected readonly proposals = new Waiters<number, R, { term: number }>();
-  /** Quorum reads that will share the next ReadIndex round (see readIndex). */
-  private nextReadRound: { resolve(): void; reject(err: Error): void }[] = [];
-  /** Quorum reads waiting for ReadIndex, by context; `index` is set once confirmed. */
-  private readonly reads = new Waiters<string, void, { index: number | null }>();
-  /** ReadIndex rounds started by this instance (each serves every quorum read of its turn). */
-  readRounds = 0;
+  /** Quorum reads, gathered into ReadIndex rounds (see readIndex). */
+  private readonly reads: ReadRounds;
   /** Since this instance started, as etcd counts them for its metrics: leaders seen (a change to no leader is not one), proposals that failed. */
   readonly counts = { leaderChanges: 0, proposalsFailed: 0 };
   private readyQueued = false;
-  /** As the last Ready said (see markQuiescence). */
-  private wasQuiescent = false;
   /** Entries in the leader's last Ready that had any (see awaitEntry). */
   private lastProposalBatch = 0;
   /** The latest hard state, possibly with a commit index not yet written (see hardStateDue). */
@@ -140,9 +53,8 @@ export class RaftDriver<R> {
   private replyTo: { peer: string; messages: Message[] } | null = null;
   /** The end of the log when this instance loaded it (see caughtUp). */
   protected readonly loadedLastIndex: number;
-  /** The leader's last index when its current quiet spell began, and the ticks since (see maybeQuiesce). */
-  private quietIndex = -1;
-  private quietTicks = 0;
+  /** When to go quiet, and the mark that lets a restart resume quiet. */
+  private readonly quiescence: Quiescence;
 
   constructor(
     protected readonly storage: DriverStorage,
@@ -158,18 +70,23 @@ export class RaftDriver<R> {
     this.applied = this.snapshotIndex = snapshot.meta.index;
     const quiescentLeader = this.resumableQuiescence();
     this.node = new RawNode({ ...options.raft, id: options.id, seed: options.seed, applied: this.applied, quiescentLeader }, storage);
+    this.reads = new ReadRounds({ id: options.id, node: this.node, host, timeoutMs: options.requestTimeoutMs, process: () => this.process() });
+    this.quiescence = new Quiescence({
+      node: this.node,
+      storage,
+      settings: options.quiesce,
+      hooks,
+      hardState: () => this.latestHardState(),
+      leader: () => this.leader,
+      busy: () => this.busy(),
+    });
     if (options.campaign) this.node.campaign();
     this.process();
   }
 
   /** The leader of the quiet spell this member stopped in, if its mark still holds; a stale mark is removed. */
   protected resumableQuiescence(): string | undefined {
-    const mark = this.storage.quiescence();
-    if (!mark) return undefined;
-    const hs = this.storage.hardState();
-    if (mark.term === hs.term && mark.commit === hs.commit && mark.commit === this.storage.lastIndex()) return mark.leader;
-    this.storage.transaction(() => this.storage.setQuiescence(null));
-    return undefined;
+    return resumableLeader(this.storage);
   }
 
   /** Whether this member is quiet: it needs no ticks until something wakes it. */
@@ -187,6 +104,11 @@ export class RaftDriver<R> {
 
   get id(): string {
     return this.options.id;
+  }
+
+  /** ReadIndex rounds started by this instance (each serves every quorum read of its turn). */
+  get readRounds(): number {
+    return this.reads.started;
   }
 
   // ---- input: peers and time ----
@@ -223,35 +145,15 @@ export class RaftDriver<R> {
     if (this.role === "leader") {
       this.hooks.leaderTick?.(now);
       this.promoteLearners();
-      this.maybeQuiesce(now);
+      this.quiescence.maybeQuiesce(now);
     }
     this.process();
     this.persistLaggingCommit();
   }
 
-  /**
-   * On the leader, each tick: go quiet once the log has not grown for
-   * `afterTicks` ticks with nothing waiting here and no deadline near;
-   * Raft adds its own conditions (everyone caught up, see canQuiesce).
-   */
-  private maybeQuiesce(now: number): void {
-    const settings = this.options.quiesce;
-    if (!settings) return;
-    const last = this.storage.lastIndex();
-    if (last !== this.quietIndex || this.busy()) {
-      this.quietIndex = last;
-      this.quietTicks = 0;
-      return;
-    }
-    if (++this.quietTicks < settings.afterTicks) return;
-    const due = this.hooks.nextDeadline?.() ?? null;
-    if (due !== null && due - now < settings.marginMs) return;
-    this.node.quiesce();
-  }
-
   /** Requests waiting here on Raft: proposals, quorum reads, or a Ready about to be processed. */
   private busy(): boolean {
-    return this.proposals.size > 0 || this.reads.size > 0 || this.nextReadRound.length > 0 || this.readyQueued;
+    return this.proposals.size > 0 || this.reads.waiting() || this.readyQueued;
   }
 
   // ---- proposals and reads ----
@@ -284,16 +186,11 @@ export class RaftDriver<R> {
 
   /**
    * ReadIndex (§6.4): resolves once this leader has confirmed it still leads
-   * and applied up to the read point. Quorum reads made in the same turn (a
-   * router batch) share one ReadIndex round, as etcd's server shares one
-   * among concurrent linearizable reads: one heartbeat per follower instead
-   * of one per read.
+   * and applied up to the read point. Quorum reads made in the same turn
+   * share one ReadIndex round (see read-rounds.ts).
    */
   readIndex(): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.nextReadRound.push({ resolve, reject });
-      if (this.nextReadRound.length === 1) this.host.defer(() => this.startReadRound());
-    });
+    return this.reads.read();
   }
 
   /**
@@ -339,8 +236,13 @@ export class RaftDriver<R> {
 
   /** The commit index and term as this member knows them (etcd's X-Raft-Index and X-Raft-Term). */
   raftPosition(): { index: number; term: number } {
-    const hs = this.hardState ?? this.storage.hardState();
+    const hs = this.latestHardState();
     return { index: hs.commit, term: hs.term };
+  }
+
+  /** The latest hard state, possibly with a commit index not yet written (see hardStateDue). */
+  private latestHardState(): HardState {
+    return this.hardState ?? this.storage.hardState();
   }
 
   // ---- the Ready loop ----
@@ -365,7 +267,7 @@ export class RaftDriver<R> {
     } catch (err) {
       this.failed(err as Error);
     }
-    this.serveReads();
+    this.reads.serve(this.applied);
     this.maybeCompact();
   }
 
@@ -384,15 +286,15 @@ export class RaftDriver<R> {
 
   private handleReady(rd: Ready): void {
     if (rd.softState) this.roleChanged(rd.softState.role, rd.softState.leader);
-    const quiescence = rd.softState && rd.softState.quiescent !== this.wasQuiescent ? rd.softState.quiescent : undefined;
+    const quiet = this.quiescence.changeIn(rd);
     // Awake again: the mark goes before anything leaves, since a member that
     // restarts with its mark believes it has sent nothing since.
-    if (quiescence === false) this.markQuiescence(false);
+    if (quiet === false) this.quiescence.mark(false);
     this.send(rd.messages);
     if (rd.hardState) this.hardState = rd.hardState;
     if (this.role === "leader" && rd.entries.length > 0) this.lastProposalBatch = rd.entries.length;
     this.persist(rd);
-    if (quiescence === true) this.markQuiescence(true);
+    if (quiet === true) this.quiescence.mark(true);
     this.hooks.persisted?.(rd);
     this.send(rd.messagesAfterPersist);
     if (rd.snapshot) {
@@ -401,44 +303,9 @@ export class RaftDriver<R> {
     }
     if (rd.compaction) this.snapshotIndex = rd.compaction.meta.index;
     for (const e of rd.committedEntries) this.applyEntry(e);
-    for (const rs of rd.readStates) this.readConfirmed(rs);
+    for (const rs of rd.readStates) this.reads.confirmed(rs);
     this.node.advance(rd);
-    if (quiescence !== undefined) this.quiescenceChanged(quiescence);
-  }
-
-  /**
-   * Keeps storage in step with a quiet spell: going quiet writes the mark
-   * with the hard state it relies on (the commit index is written lazily
-   * otherwise), once the Ready is persisted; waking removes it first.
-   */
-  private markQuiescence(quiescent: boolean): void {
-    this.wasQuiescent = quiescent;
-    // A quiet spell starts counting afresh after each wake: heartbeats sent
-    // just before going quiet could otherwise still be on their way.
-    this.quietTicks = 0;
-    if (quiescent) {
-      const hs = this.hardState ?? this.storage.hardState();
-      const mark: QuiescenceMark = { term: hs.term, commit: hs.commit, leader: this.leader };
-      this.storage.transaction(() => {
-        this.storage.setHardState(hs);
-        this.storage.setQuiescence(mark);
-      });
-    } else if (this.storage.quiescence()) {
-      this.storage.transaction(() => this.storage.setQuiescence(null));
-    }
-  }
-
-  /**
-   * Tells the host, after the Ready that changed it. A member that went
-   * quiet with requests of its own still waiting (a read whose answer was
-   * lost, say) wakes at once: they time out only on ticks.
-   */
-  private quiescenceChanged(quiescent: boolean): void {
-    if (quiescent && this.busy()) {
-      this.node.wake();
-      return;
-    }
-    this.hooks.quiescenceChanged?.(quiescent);
+    if (quiet !== undefined) this.quiescence.changed(quiet);
   }
 
   /**
@@ -557,34 +424,6 @@ export class RaftDriver<R> {
     const { minBatch, waitMs } = this.options.groupCommit;
     this.scheduleProcess(this.lastProposalBatch >= minBatch ? waitMs : 0);
     return this.proposals.wait(index, { term }, this.host.now() + this.options.requestTimeoutMs);
-  }
-
-  private startReadRound(): void {
-    const round = this.nextReadRound;
-    this.nextReadRound = [];
-    const context = `${this.id}:${++this.readRounds}`;
-    if (!this.node.readIndex(context)) {
-      for (const r of round) r.reject(new RaftError("etcdserver: no leader", true));
-      return;
-    }
-    this.reads.add(context, {
-      index: null,
-      resolve: () => round.forEach((r) => r.resolve()),
-      reject: (err: Error) => round.forEach((r) => r.reject(err)),
-      deadline: this.host.now() + this.options.requestTimeoutMs,
-    });
-    this.process();
-  }
-
-  private readConfirmed(rs: ReadState): void {
-    const read = this.reads.get(rs.context);
-    if (read) read.index = rs.index;
-  }
-
-  private serveReads(): void {
-    for (const [context, read] of this.reads.entries()) {
-      if (read.index !== null && read.index <= this.applied) this.reads.take(context)!.resolve();
-    }
   }
 
   private expireWaiters(now: number): void {

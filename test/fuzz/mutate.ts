@@ -15,6 +15,11 @@ export function mutate(r: Rng, req: FuzzRequest): FuzzRequest {
   if (r.chance(0.02)) out.headers["Transfer-Encoding"] = "chunked";
   if (r.chance(0.02)) out.headers.Accept = r.pick(["text/event-stream", "*/*", "application/grpc"]);
   if (r.chance(0.02)) out.headers.Upgrade = "websocket";
+  // A method changed to GET can make a long poll of a v2 or discovery
+  // request that asked to wait: its answer's headers come at once, its body
+  // only with an event, so it is read as a stream, as the generators read
+  // a GET they made themselves.
+  if (out.method === "GET" && req.method !== "GET" && /[?&]wait=true/.test(out.path)) out.shape = "stream";
   return out;
 }
 

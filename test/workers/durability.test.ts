@@ -20,8 +20,6 @@ const savedCommit = (r: DurableObjectStub) =>
     return (JSON.parse(row.value) as { commit: number }).commit;
   });
 
-/** A replica's private timer: the setInterval handle that ticks Raft while the object is in memory. */
-type Ticking = { ticker: ReturnType<typeof setInterval> | null };
 
 describe("TTL expiry with no request", { timeout: 20_000 }, () => {
   it("the alarm removes a ttl=1 key and wakes its watcher with the exact expire event", async () => {
@@ -50,10 +48,8 @@ describe("TTL expiry with no request", { timeout: 20_000 }, () => {
     const pending = Date.now() + 10 * 60_000;
     for (const [k, stub] of stubs.entries()) {
       const had = await runInDurableObject(stub, async (instance: Replica, ctx) => {
-        const r = instance as unknown as Ticking;
-        const ticking = r.ticker !== null;
-        if (r.ticker !== null) clearInterval(r.ticker);
-        r.ticker = null;
+        const ticking = instance.time.ticking;
+        instance.time.stopTicking();
         await ctx.storage.setAlarm(pending);
         return ticking;
       });
@@ -75,7 +71,7 @@ describe("TTL expiry with no request", { timeout: 20_000 }, () => {
     for (const [k, stub] of stubs.entries()) {
       expect(await runDurableObjectAlarm(stub), `an alarm was pending on ${ids[k]}`).toBe(true);
       const after = await runInDurableObject(stub, async (instance: Replica, ctx) => ({
-        ticking: (instance as unknown as Ticking).ticker !== null,
+        ticking: instance.time.ticking,
         alarm: await ctx.storage.getAlarm(),
         now: Date.now(),
       }));

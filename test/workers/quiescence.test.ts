@@ -16,7 +16,7 @@ import { write } from "./helpers.ts";
 async function timers(cluster: string, id: string): Promise<{ ticking: boolean; alarm: number | null }> {
   const stub = replica(cluster, id) as unknown as DurableObjectStub<Replica>;
   return runInDurableObject(stub, async (instance: Replica, ctx) => ({
-    ticking: (instance as unknown as { ticker: unknown }).ticker !== null,
+    ticking: instance.time.ticking,
     alarm: await ctx.storage.getAlarm(),
   }));
 }
