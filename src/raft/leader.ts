@@ -1,7 +1,7 @@
 /**
  * One term of leadership: taking proposals, turning followers'
  * acknowledgements into commitment, confirming linearizable reads and handing
- * leadership over. Raft's stepLeader dispatches followers' answers here.
+ * leadership over. Raft passes followers' messages here (step).
  *
  * Raft creates a Leadership when it becomes leader and drops it on any change
  * of role or term, so nothing here outlives the term. Two ways out of the role
@@ -59,6 +59,12 @@ export class Leadership {
   private ended = false;
   /** Ticks since the last check-quorum round; a leader transfer also times out on it. */
   private electionElapsed = 0;
+  /**
+   * Voters not heard from during the whole of the last round (one election
+   * timeout awake): down or cut off, as far as we can tell. Quiescence may
+   * leave them behind (see canQuiesce).
+   */
+  private silent = new Set<NodeId>();
   private heartbeatElapsed = 0;
 
   constructor(ctx: LeaderContext) {
@@ -88,11 +94,30 @@ export class Leadership {
     this.appendEntries([{ index: this.log.lastIndex() + 1, term: this.term, type: "normal", data: "" }]);
   }
 
+  /** A follower's message: the answers to what we sent, or a read to confirm. */
+  step(m: Message): void {
+    if (m.type === "readIndex") {
+      this.handleReadRequest(m.context ?? "", m.from);
+      return;
+    }
+    const pr = this.tracker.get(m.from);
+    if (!pr) return;
+    pr.recentActive = true;
+    if (m.type === "appendResp") this.handleAppendResponse(m, pr);
+    else if (m.type === "heartbeatResp") this.handleHeartbeatResponse(m, pr);
+    else if (m.type === "snapshotResp") this.handleSnapshotResponse(m, pr);
+  }
+
   /**
-   * See Raft.canQuiesce: everything committed in this term, every member
-   * (voters only) holding all of it and heard from lately, nothing under way.
-   * "Heard from lately" keeps a leader that woke to find its followers cut
-   * off from going quiet again on what it knew before.
+   * See Raft.canQuiesce: everything committed in this term, nothing under
+   * way, no learner, and every voter either caught up (holding all of it
+   * and heard from lately) or a laggard (silent for a whole round and
+   * since), with the caught-up ones a quorum. "Heard from lately" keeps a
+   * leader that woke to find its followers cut off from going quiet again
+   * on what it knew before; leaving laggards behind keeps a member that is
+   * down from holding the rest of the cluster awake (as CockroachDB
+   * quiesces a range with a dead replica). The driver wakes the leader now
+   * and then to retry them (see laggards).
    */
   canQuiesce(): boolean {
     const last = this.log.lastIndex();
@@ -100,11 +125,21 @@ export class Leadership {
     if (this.reads.size() > 0 || this.readsAwaitingCommit.length > 0) return false;
     const config = this.configs.latest();
     if (config.learners.length > 0) return false;
-    return config.voters.every((id) => {
-      if (id === this.id) return true;
-      const pr = this.tracker.get(id);
-      return pr !== undefined && pr.match === last && pr.recentActive;
-    });
+    const caughtUp = new Set(config.voters.filter((id) => this.caughtUp(id, last)));
+    if (!hasQuorum(config.voters, caughtUp)) return false;
+    return config.voters.every((id) => caughtUp.has(id) || (this.silent.has(id) && !this.tracker.get(id)?.recentActive));
+  }
+
+  /** The voters that do not hold our whole log or were not heard from lately: those a quiet spell leaves behind. */
+  laggards(): NodeId[] {
+    const last = this.log.lastIndex();
+    return this.configs.latest().voters.filter((id) => !this.caughtUp(id, last));
+  }
+
+  private caughtUp(id: NodeId, last: number): boolean {
+    if (id === this.id) return true;
+    const pr = this.tracker.get(id);
+    return pr !== undefined && pr.match === last && pr.recentActive;
   }
 
   /** The last heartbeat before going quiet: it carries our last index and its term (see Raft.acceptQuiesce). */
@@ -123,6 +158,8 @@ export class Leadership {
     this.electionElapsed = 0;
     this.heartbeatElapsed = this.options.heartbeatTicks;
     this.tracker.resetRecentActive();
+    // Who is silent is learned afresh, over a whole round awake.
+    this.silent.clear();
   }
 
   /** Heartbeats, and once per election timeout the check-quorum round. */
@@ -131,16 +168,16 @@ export class Leadership {
     this.electionElapsed++;
     if (this.electionElapsed >= this.options.electionTicks) {
       this.electionElapsed = 0;
-      if (this.options.checkQuorum) {
-        if (!this.tracker.quorumActive(this.configs.latest().voters)) {
-          // §6.2 of the thesis: a leader cut off from a majority stops acting
-          // as one, so clients go look for the real leader.
-          this.ended = true;
-          this.stepDown();
-          return;
-        }
-        this.tracker.resetRecentActive();
+      const voters = this.configs.latest().voters;
+      if (this.options.checkQuorum && !this.tracker.quorumActive(voters)) {
+        // §6.2 of the thesis: a leader cut off from a majority stops acting
+        // as one, so clients go look for the real leader.
+        this.ended = true;
+        this.stepDown();
+        return;
       }
+      this.silent = new Set(voters.filter((id) => id !== this.id && !this.tracker.get(id)?.recentActive));
+      this.tracker.resetRecentActive();
       this.transferee = NO_NODE;
     }
     if (this.heartbeatElapsed >= this.options.heartbeatTicks) {
@@ -217,7 +254,7 @@ export class Leadership {
 
   // ---- followers' answers ---------------------------------------------------
 
-  handleAppendResponse(m: Message, pr: Progress): void {
+  private handleAppendResponse(m: Message, pr: Progress): void {
     if (m.reject) {
       this.replicator.appendRejected(m, pr);
       return;
@@ -233,7 +270,7 @@ export class Leadership {
     }
   }
 
-  handleHeartbeatResponse(m: Message, pr: Progress): void {
+  private handleHeartbeatResponse(m: Message, pr: Progress): void {
     this.replicator.heartbeatAnswered(m.from, pr);
     if (m.context) {
       const acks = this.reads.ack(m.context, m.from);
@@ -243,7 +280,7 @@ export class Leadership {
     }
   }
 
-  handleSnapshotResponse(m: Message, pr: Progress): void {
+  private handleSnapshotResponse(m: Message, pr: Progress): void {
     this.replicator.snapshotAnswered(m, pr);
   }
 

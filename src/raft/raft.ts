@@ -170,6 +170,11 @@ export class Raft {
     return !this.quiescent && this.log.applied === this.log.lastIndex() && (this.leadership?.canQuiesce() ?? false);
   }
 
+  /** See Leadership.laggards. */
+  laggards(): NodeId[] {
+    return this.leadership?.laggards() ?? [];
+  }
+
   /** The leader goes quiet, telling its followers to (see quiescence.ts). False if it may not. */
   quiesce(): boolean {
     if (!this.canQuiesce()) return false;
@@ -379,27 +384,7 @@ export class Raft {
   // ---- role handlers ------------------------------------------------------
 
   private stepLeader(m: Message): void {
-    const leadership = this.leadership as Leadership;
-    if (m.type === "readIndex") {
-      leadership.handleReadRequest(m.context ?? "", m.from);
-      return;
-    }
-    const pr = this.tracker.get(m.from);
-    if (!pr) return;
-    pr.recentActive = true;
-    switch (m.type) {
-      case "appendResp":
-        leadership.handleAppendResponse(m, pr);
-        break;
-      case "heartbeatResp":
-        leadership.handleHeartbeatResponse(m, pr);
-        break;
-      case "snapshotResp":
-        leadership.handleSnapshotResponse(m, pr);
-        break;
-      default:
-        break;
-    }
+    (this.leadership as Leadership).step(m);
   }
 
   private stepCandidate(m: Message): void {
@@ -432,9 +417,12 @@ export class Raft {
             this.quiescent = true;
             return;
           }
-          // Not caught up: stay awake, and have the leader wake up too.
+          // Not caught up (a laggard the leader left behind, say): stay
+          // awake, and have the leader wake up too. The commit index it
+          // carries is the leader's last, which this log may not hold.
           this.wake(m.from);
           this.send({ type: "wake", to: m.from });
+          return;
         }
         this.log.commitTo(m.commit ?? 0);
         const resp: Outgoing = { type: "heartbeatResp", to: m.from };

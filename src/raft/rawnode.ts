@@ -99,6 +99,11 @@ export class RawNode {
     this.raft.wake();
   }
 
+  /** The voters a leader's quiet spell leaves behind (see Leadership.canQuiesce); none on a member that does not lead. */
+  laggards(): NodeId[] {
+    return this.raft.laggards();
+  }
+
   get quiescent(): boolean {
     return this.raft.quiescent;
   }

@@ -63,6 +63,12 @@ export const REQUEST_TIMEOUT_MS = 5000;
 const QUIESCE_AFTER_TICKS = 10;
 /** ...unless a TTL or lease expires sooner than this: waking for it would cost more than staying up. */
 const QUIESCE_MARGIN_MS = 1000;
+/**
+ * A leader quiet with a member left behind (down or cut off) wakes this
+ * often to retry it: about a second awake a minute while a member is down,
+ * and a member back from an outage is at most this far behind.
+ */
+const LAGGARD_RETRY_MS = 60_000;
 /** Set once a peer has said this replica was removed from the cluster (see isRemoved). */
 const REMOVED_KEY = "removed";
 
@@ -205,7 +211,7 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
         snapshotEvery: settings.snapshotEvery,
         groupCommit: { minBatch: 3, waitMs: 1 },
         campaign,
-        quiesce: { afterTicks: QUIESCE_AFTER_TICKS, marginMs: QUIESCE_MARGIN_MS },
+        quiesce: { afterTicks: QUIESCE_AFTER_TICKS, marginMs: QUIESCE_MARGIN_MS, laggardRetryMs: LAGGARD_RETRY_MS },
       },
       {
         leaderTick: (now) => {
@@ -245,9 +251,9 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
     void this.ctx.storage.sync().then(() => this.commitSeconds.observe((Date.now() - started) / 1000));
   }
 
-  /** The leader's next duty in time: a TTL key or a lease to expire. */
+  /** The leader's next duty in time: a TTL key or a lease to expire, or (quiet) members left behind to retry. */
   private nextDeadline(): number | null {
-    const times = [this.keysService.nextExpiry(), this.v3Service.leases.nextDeadline(Date.now())].filter((t) => t !== null);
+    const times = [this.keysService.nextExpiry(), this.v3Service.leases.nextDeadline(Date.now()), this.driver.laggardRetryAt()].filter((t) => t !== null);
     return times.length ? Math.min(...times) : null;
   }
 

@@ -28,6 +28,8 @@ export interface QuiescenceMark {
   term: number;
   commit: number;
   leader: string;
+  /** On a leader's mark: the voters its quiet spell left behind, which it wakes now and then to retry. */
+  laggards?: string[];
 }
 
 /** What committed entries are applied to; deterministic, so every member holds the same state. */
@@ -91,5 +93,15 @@ export interface DriverOptions {
    * nothing pending, unless a deadline (nextDeadline) is within `marginMs`.
    * Absent: never.
    */
-  quiesce?: { afterTicks: number; marginMs: number };
+  quiesce?: {
+    afterTicks: number;
+    marginMs: number;
+    /**
+     * A leader quiet with laggards (voters down or cut off, see
+     * Leadership.canQuiesce) wakes this long after going quiet to retry
+     * them; the host wakes it (laggardRetryAt). Absent: only the next
+     * request or message does.
+     */
+    laggardRetryMs?: number;
+  };
 }

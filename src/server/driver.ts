@@ -73,6 +73,7 @@ export class RaftDriver<R> {
     this.reads = new ReadRounds({ id: options.id, node: this.node, host, timeoutMs: options.requestTimeoutMs, process: () => this.process() });
     this.quiescence = new Quiescence({
       node: this.node,
+      now: () => host.now(),
       storage,
       settings: options.quiesce,
       hooks,
@@ -92,6 +93,11 @@ export class RaftDriver<R> {
   /** Whether this member is quiet: it needs no ticks until something wakes it. */
   get quiescent(): boolean {
     return this.node.quiescent;
+  }
+
+  /** When this leader, quiet with laggards, should be woken to retry them (the host's alarm), or null. */
+  laggardRetryAt(): number | null {
+    return this.node.quiescent ? this.quiescence.retryAt : null;
   }
 
   /** Ends a quiet spell from outside (a deadline the host keeps, such as a TTL, came). */

@@ -31,6 +31,7 @@ export function resumableLeader(storage: DriverStorage): string | undefined {
 /** What quiescence works with; all of it belongs to the driver. */
 export interface QuiescenceContext {
   node: RawNode;
+  now(): number;
   storage: DriverStorage;
   settings: DriverOptions["quiesce"];
   hooks: Pick<DriverHooks<unknown>, "nextDeadline" | "quiescenceChanged">;
@@ -45,11 +46,25 @@ export interface QuiescenceContext {
 export class Quiescence {
   /** As the last Ready said (see mark). */
   private quiescent = false;
+  /** When a leader quiet with laggards wakes to retry them (see laggardRetryMs), or null. */
+  retryAt: number | null = null;
   /** The leader's last index when its current quiet spell began, and the ticks since (see maybeQuiesce). */
   private quietIndex = -1;
   private quietTicks = 0;
 
-  constructor(private readonly ctx: QuiescenceContext) {}
+  constructor(private readonly ctx: QuiescenceContext) {
+    // Resumed quiet from its mark (see resumableLeader): the mark stands as
+    // written, and a leader retries the laggards it had left behind (a
+    // resumed leader's own view of its followers starts afresh).
+    if (!ctx.node.quiescent) return;
+    this.quiescent = true;
+    if (ctx.storage.quiescence()?.laggards?.length) this.scheduleRetry();
+  }
+
+  private scheduleRetry(): void {
+    const retryMs = this.ctx.settings?.laggardRetryMs;
+    this.retryAt = retryMs === undefined ? null : this.ctx.now() + retryMs;
+  }
 
   /**
    * On the leader, each tick: go quiet once the log has not grown for
@@ -87,9 +102,15 @@ export class Quiescence {
     // A quiet spell starts counting afresh after each wake: heartbeats sent
     // just before going quiet could otherwise still be on their way.
     this.quietTicks = 0;
+    this.retryAt = null;
     if (quiescent) {
       const hs = this.ctx.hardState();
       const mark: QuiescenceMark = { term: hs.term, commit: hs.commit, leader: this.ctx.leader() };
+      const laggards = this.ctx.node.laggards();
+      if (laggards.length > 0) {
+        mark.laggards = laggards;
+        this.scheduleRetry();
+      }
       storage.transaction(() => {
         storage.setHardState(hs);
         storage.setQuiescence(mark);

@@ -2,14 +2,16 @@
  * Quiescence in the runtime: an idle cluster goes quiet (no timer, no alarm,
  * no Raft messages), the next write wakes it and is acknowledged, a TTL
  * leaves exactly one alarm on the leader, and a cluster that restarts while
- * quiet comes back quiet, knowing its leader, without an election.
+ * quiet comes back quiet, knowing its leader, without an election; a member
+ * cut off is left behind, the rest going quiet with the leader's one alarm
+ * set to retry it, and it catches up once it is back.
  */
-import { runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Replica } from "../../src/replica/replica.ts";
 import { TICK_MS } from "../../src/replica/replica.ts";
 import type { MemberMetrics } from "../../src/server/metrics.ts";
-import { agreedLeader, bounded, founders, get, localRead, put, replica, sleep, status, waitUntil } from "./cluster-helpers.ts";
+import { agreedLeader, bounded, debug, founders, get, localRead, put, replica, sleep, status, waitUntil } from "./cluster-helpers.ts";
 import { write } from "./helpers.ts";
 
 /** What a replica holds that could run code with no request: its tick timer and its alarm. */
@@ -122,5 +124,44 @@ describe("quiescence", { timeout: 60_000 }, () => {
     expect((await put(cluster, "r", "2")).status).toBe(200);
     expect((await agreedLeader(cluster, ids)).term, "the term after the write").toBe(term);
     await allQuiet(cluster, ids);
+  });
+
+  it("a member cut off does not keep the others awake: they go quiet without it, the leader's alarm retries it, and it catches up once back", async () => {
+    const cluster = "quiet-laggard";
+    const ids = founders(cluster);
+    expect((await put(cluster, "l", "1")).status).toBe(201);
+    const { leader } = await agreedLeader(cluster, ids);
+    const [other, cut] = ids.filter((id) => id !== leader);
+    const valueOn = async (id: string) => (JSON.parse((await localRead(cluster, id, "/l", false)).body) as { node?: { value: string } }).node?.value;
+    await waitUntil(async () => ((await valueOn(cut)) === "1" ? true : undefined), 5000, "the first write on every member");
+    expect((await debug(cluster, "partition", { groups: [[leader, other], [cut]] })).status).toBe(200);
+    const written = await put(cluster, "l", "2");
+    expect(written.status).toBe(200);
+
+    // After a round without a word from it, the other two go quiet; the
+    // leader's one alarm is the retry, a minute on.
+    const quietAt = Date.now();
+    await waitUntil(
+      async () => ((await metrics(cluster, leader)).quiescent && (await metrics(cluster, other)).quiescent ? true : undefined),
+      15_000,
+      "the leader and the member it reaches are quiet",
+    );
+    const leaderTimers = await timers(cluster, leader);
+    expect(leaderTimers.ticking).toBe(false);
+    expect(leaderTimers.alarm! - quietAt, "the retry alarm, a minute after going quiet").toBeGreaterThan(55_000);
+    expect(leaderTimers.alarm! - quietAt).toBeLessThan(65_000);
+    expect(await timers(cluster, other)).toEqual({ ticking: false, alarm: null });
+    expect(await valueOn(cut), "the cut member is behind").toBe("1");
+
+    // Back, and the retry comes (run now rather than in a minute): it catches up and all three go quiet, no alarm left.
+    expect((await debug(cluster, "heal")).status).toBe(200);
+    await runDurableObjectAlarm(replica(cluster, leader) as unknown as DurableObjectStub<Replica>);
+    await waitUntil(
+      async () => ((await valueOn(cut)) === "2" ? true : undefined),
+      15_000,
+      "the member back from the cut has the write",
+    );
+    await allQuiet(cluster, ids);
+    for (const id of ids) expect(await timers(cluster, id), `${id} once all are back`).toEqual({ ticking: false, alarm: null });
   });
 });

@@ -126,6 +126,8 @@ export interface SimStats {
   quietCrashes: number;
   /** Times a member went quiet. */
   quiescences: number;
+  /** Times a leader went quiet leaving laggards behind (members down or cut off). */
+  laggardQuiescences: number;
   configChanges: number;
   snapshotsInstalled: number;
 }
@@ -192,7 +194,7 @@ export class Simulation {
   private nodeCounter = 0;
   private readonly makeDriver: DriverFactory;
 
-  readonly stats: SimStats = { operations: 0, defaultReads: 0, committed: 0, leaders: 0, crashes: 0, quietCrashes: 0, quiescences: 0, configChanges: 0, snapshotsInstalled: 0 };
+  readonly stats: SimStats = { operations: 0, defaultReads: 0, committed: 0, leaders: 0, crashes: 0, quietCrashes: 0, quiescences: 0, laggardQuiescences: 0, configChanges: 0, snapshotsInstalled: 0 };
 
   constructor(private readonly params: SimParams) {
     this.rng = seededRandom(params.seed);
@@ -214,7 +216,7 @@ export class Simulation {
       preVote: features < 0.8 || r() < 0.5,
       checkQuorum: features < 0.8 || r() < 0.5,
     };
-    this.quiesce = r() < 0.75 ? { afterTicks: 2 + Math.floor(r() * 10), marginMs: 0 } : undefined;
+    this.quiesce = r() < 0.75 ? { afterTicks: 2 + Math.floor(r() * 10), marginMs: 0, laggardRetryMs: TICK * (20 + Math.floor(r() * 60)) } : undefined;
     this.lullRate = this.quiesce ? 1 / (100 + r() * 400) : 0;
     this.quietCrashRate = this.quiesce ? [0, 0.2, 0.5][Math.floor(r() * 3)] : 0;
     this.makeDriver = params.driver ?? ((...args) => new RaftDriver(...args));
@@ -231,6 +233,7 @@ export class Simulation {
       compactAfter: this.compactAfter,
       crashInReadyRate: this.crashInReadyRate,
       quiesceAfterTicks: this.quiesce?.afterTicks ?? null,
+      laggardRetryMs: this.quiesce?.laggardRetryMs ?? null,
       quietCrashRate: this.quietCrashRate,
       ...this.raftOptions,
     });
@@ -268,6 +271,9 @@ export class Simulation {
           this.stats.quietCrashes++;
           this.crash(n, "(planned while it went quiet or woke)");
         }
+        // The host's alarm for a leader quiet with laggards: it wakes to retry them.
+        const retryAt = n.alive ? n.driver!.laggardRetryAt() : null;
+        if (retryAt !== null && retryAt <= this.now) this.guard(n, () => n.driver!.wake());
         if (n.alive && (this.now + n.tickPhase) % TICK === 0) this.guard(n, () => n.driver!.tick());
         if (!n.alive && !n.retired && n.restartAt <= this.now) this.start(n);
       }
@@ -350,6 +356,7 @@ export class Simulation {
     return {
       quiescenceChanged: (quiescent) => {
         if (quiescent) this.stats.quiescences++;
+        if (quiescent && n.driver?.laggardRetryAt() != null) this.stats.laggardQuiescences++;
         // Quiet spells are short next to a run: crashes are aimed at them,
         // while quiet (resuming from the mark) and just after waking (a
         // mark that must be gone, with the log moving on past it).
