@@ -179,6 +179,8 @@ function selfStats(s: ReplicaStatus) {
     leaderInfo: { leader: s.leader, uptime: goDuration(Date.now() - s.leaderSince), startTime: goTime(s.leaderSince) },
     recvAppendRequestCnt: s.recvAppends,
     sendAppendRequestCnt: s.sendAppends,
+    // Ours alone (etcd has no quiet state); JSON clients skip fields they do not know.
+    quiescent: s.quiescent,
   };
 }
 

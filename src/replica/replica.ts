@@ -398,6 +398,7 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
       removed: membership.removed,
       recvAppends: this.recvAppends,
       sendAppends: this.transport.sentAppends,
+      quiescent: this.driver.quiescent,
     };
   }
 

@@ -161,6 +161,8 @@ export interface ReplicaStatus {
   removed: string[];
   recvAppends: number;
   sendAppends: number;
+  /** Quiet (see quiescence): no ticks and no heartbeats until something wakes it. */
+  quiescent: boolean;
 }
 
 export interface FollowerStats {

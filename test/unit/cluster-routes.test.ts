@@ -30,6 +30,7 @@ function fakeEnv(status: Partial<ReplicaStatus>, seen: KeysRequest[] = []): Env 
     members: FOUNDERS,
     removed: [],
     recvAppends: 0,
+    quiescent: false,
     sendAppends: 5,
     ...status,
   };
