@@ -82,7 +82,12 @@ export interface DriverOptions {
   leaderWaitMs: number;
   /** How often waitForLeader looks again. */
   leaderPollMs: number;
-  /** Applied entries between snapshots; the log is compacted up to each one. */
+  /**
+   * Applied entries between snapshots; the log is compacted up to each one.
+   * A member going quiet takes one sooner, once a tenth as many are
+   * applied since the last: a quiet object may be evicted, and the next
+   * request then waits for whatever log its reload replays.
+   */
   snapshotEvery: number;
   /** Group commit: from `minBatch` entries in the leader's last Ready, proposals wait `waitMs`. */
   groupCommit: { minBatch: number; waitMs: number };

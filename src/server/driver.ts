@@ -274,7 +274,7 @@ export class RaftDriver<R> {
       this.failed(err as Error);
     }
     this.reads.serve(this.applied);
-    this.maybeCompact();
+    this.maybeCompact(this.quiescent ? Math.max(1, Math.floor(this.options.snapshotEvery / 10)) : this.options.snapshotEvery);
   }
 
   /**
@@ -397,8 +397,9 @@ export class RaftDriver<R> {
     this.hooks.roleChanged?.(role, leader);
   }
 
-  private maybeCompact(): void {
-    if (this.applied - this.snapshotIndex < this.options.snapshotEvery) return;
+  /** Takes a snapshot (and compacts the log up to it) once `every` entries are applied since the last. */
+  private maybeCompact(every: number): void {
+    if (this.applied - this.snapshotIndex < every) return;
     this.node.compact(this.applied, this.state.encode());
     this.snapshotIndex = this.applied;
     this.scheduleProcess();

@@ -18,7 +18,8 @@ import { forwardToLeader } from "./forward.ts";
 import { EntryTooLarge, tooManyWatchers, v2StoreFull } from "./limits.ts";
 import { memberRemoved, RaftError } from "./raft-error.ts";
 import { encodeCommand, type EntryResult, type ReplicaState } from "./state.ts";
-import type { V2Access } from "./v2-access.ts";
+import { TooManyPasswordChecks } from "./password-budget.ts";
+import { PASSWORD_CHECKS_REFUSED_STATUS, passwordChecksRefused, type V2Access } from "./v2-access.ts";
 
 /** Reads stop joining a batch's answer past this many bytes of bodies (RPC messages have a size limit). */
 const BATCH_REPLY_BYTES = 8 * 1024 * 1024;
@@ -133,10 +134,12 @@ export class KeysService {
     return { ...req, authorized: true, credentials: undefined, certificateUser: undefined };
   }
 
-  /** The answer to what a request threw: a Raft failure or a value too large, as etcd answers them. */
+  /** The answer to what a request threw: a Raft failure, a value too large, or a password check refused. */
   private failed(err: unknown): KeysReply {
     // A value whose escapes grew past what a log entry holds: as etcd answers a form body over its limit.
     if (err instanceof EntryTooLarge) return this.errorReply(postTooLarge());
+    // The access check needed a new password check past this member's budget (see V2Access).
+    if (err instanceof TooManyPasswordChecks) return { ...this.errorReply(passwordChecksRefused()), status: PASSWORD_CHECKS_REFUSED_STATUS };
     if (!(err instanceof RaftError)) throw err;
     return { ...this.errorReply(raftInternalError(err.message)), retryable: err.retryable };
   }

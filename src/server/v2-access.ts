@@ -21,20 +21,39 @@
  * that /v2/stats/store moves as etcd's does.
  */
 import { GUEST, ROOT, roleAllows, type Credentials, type Role, type User } from "../v2/auth-roles.ts";
+import { raftInternalError, type V2ErrorBody } from "../v2/errors.ts";
 import type { RaftDriver } from "./driver.ts";
+import { TOO_MANY_REQUESTS } from "./password-budget.ts";
 import type { EntryResult, ReplicaState } from "./state.ts";
-import { VerifiedCredentials } from "./verified-credentials.ts";
+import { memberCredentials } from "./verified-credentials.ts";
 
 /** What a request presents: undefined without an Authorization header, null for one that is not valid basic auth. */
 export type Presented = Credentials | null | undefined;
 
-export class V2Access {
-  private readonly verified = new VerifiedCredentials();
+/**
+ * The answer to a request whose basic auth could not be checked because
+ * this member's budget of new password checks is spent (V2Access's checks
+ * throw TooManyPasswordChecks; see src/server/password-budget.ts): 429,
+ * etcd's v2 error shape, error 300 with etcd's "too many requests" as the
+ * cause. etcd 3.4 has no such v2 answer (it runs bcrypt on every request,
+ * unbounded); 429 tells the client to back off and try again, not that its
+ * password is wrong (that stays 401).
+ */
+export const PASSWORD_CHECKS_REFUSED_STATUS = 429;
+export function passwordChecksRefused(): V2ErrorBody {
+  return raftInternalError(TOO_MANY_REQUESTS);
+}
 
+export class V2Access {
   constructor(
     private readonly state: ReplicaState,
     private readonly driver: RaftDriver<EntryResult>,
   ) {}
+
+  /** This member's checked passwords and its budget of new checks, shared with v3 Authenticate. */
+  private get verified() {
+    return memberCredentials(this.driver);
+  }
 
   /**
    * Whether this member's auth records are current enough to decide on: a
@@ -47,7 +66,11 @@ export class V2Access {
     return authRecordsCurrent(this.driver);
   }
 
-  /** etcd's hasKeyPrefixAccess: may the request read (or write) `key`, the key as its URL named it? */
+  /**
+   * etcd's hasKeyPrefixAccess: may the request read (or write) `key`, the
+   * key as its URL named it? Like isRoot, throws TooManyPasswordChecks when
+   * its basic auth needs a new password check and the budget is spent.
+   */
   async mayUseKey(presented: Presented, key: string, write: boolean, recursive: boolean, certificateUser?: string): Promise<boolean> {
     if (!this.authEnabled()) return true;
     const user = await this.requester(presented, certificateUser);

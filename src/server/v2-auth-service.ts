@@ -16,7 +16,8 @@ import type { RaftDriver } from "./driver.ts";
 import { forwardToLeader } from "./forward.ts";
 import { memberRemoved, RaftError } from "./raft-error.ts";
 import { encodeAuthCommand, type EntryResult, type ReplicaState } from "./state.ts";
-import { V2Access } from "./v2-access.ts";
+import { TooManyPasswordChecks } from "./password-budget.ts";
+import { PASSWORD_CHECKS_REFUSED_STATUS, passwordChecksRefused, V2Access } from "./v2-access.ts";
 
 /** Calls the leader's v2Auth(): the host's RPC to another member. */
 export type LeaderAuth = (leader: string, req: V2AuthRequest) => Promise<V2AuthReply>;
@@ -53,6 +54,9 @@ export class V2AuthService {
       if (this.driver.role !== "leader") return await this.forward(req);
       return await this.change(req);
     } catch (err) {
+      // The root check (the auth API, or a members change) needed a new
+      // password check past this member's budget: 429, see V2Access.
+      if (err instanceof TooManyPasswordChecks) return this.answer(PASSWORD_CHECKS_REFUSED_STATUS, goJSONLine(passwordChecksRefused()));
       if (!(err instanceof RaftError)) throw err;
       // etcd hides internal causes (no leader, timeouts) behind this text.
       return { ...this.answer(500, goJSON({ message: "Internal Server Error" })), retryable: err.retryable };

@@ -25,21 +25,21 @@
 import { DEFAULT_AUTH_TOKEN_TTL_SECONDS } from "../env.ts";
 import { errAuthFailed, errAuthNotEnabled, errInvalidAuthToken, errNoPasswordUser, errRoleNotFound, errUserNotFound } from "../v3/auth-errors.ts";
 import type { AuthInfo, V3AuthChange, V3AuthCommand } from "../v3/auth-store.ts";
-import { V3Error } from "../v3/errors.ts";
+import { errTooManyRequests, V3Error } from "../v3/errors.ts";
 import type { V3AuthRequest, V3AuthResponse } from "../v3/gateway-auth.ts";
 import { hashPassword } from "../v2/password.ts";
 import type { V3Identity } from "./api.ts";
 import type { RaftDriver } from "./driver.ts";
 import { encodeV3AuthCommand, type EntryResult, type ReplicaState } from "./state.ts";
 import { authRecordsCurrent } from "./v2-access.ts";
-import { VerifiedCredentials } from "./verified-credentials.ts";
+import { TooManyPasswordChecks } from "./password-budget.ts";
+import { memberCredentials } from "./verified-credentials.ts";
 
 /** Authenticate is proposed again when the auth store changed between the password check and the token (etcd retries too); at most this often. */
 const AUTHENTICATE_ATTEMPTS = 3;
 const LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
 export class V3AuthService {
-  private readonly verified = new VerifiedCredentials();
   /** When each token was last used on this member (see identify). */
   private readonly lastUsed = new Map<string, number>();
 
@@ -48,6 +48,11 @@ export class V3AuthService {
     private readonly state: ReplicaState,
     private readonly tokenTTLMs: number = DEFAULT_AUTH_TOKEN_TTL_SECONDS * 1000,
   ) {}
+
+  /** This member's checked passwords and its budget of new checks, shared with v2 basic auth. */
+  private get verified() {
+    return memberCredentials(this.driver);
+  }
 
   /** Whether this member's auth store may decide now (else the leader resolves the request). */
   current(): Promise<boolean> {
@@ -128,9 +133,26 @@ export class V3AuthService {
       if (!user) throw errAuthFailed();
       if (user.noPassword) throw errNoPasswordUser();
       const checkedAt = store.revision;
-      if (!(await this.verified.check(name, password, user.password))) throw errAuthFailed();
+      if (!(await this.checkPassword(name, password, user.password))) throw errAuthFailed();
       const token = await this.change({ op: "authenticate", name, letters: randomLetters(16), issued: this.driver.host.now() }, null);
       if (store.revision === checkedAt || attempt === AUTHENTICATE_ATTEMPTS) return token!;
+    }
+  }
+
+  /**
+   * The password check, its refusal (the member's budget of new checks
+   * spent, see src/server/password-budget.ts) answered as etcd's
+   * ErrGRPCTooManyRequests: ResourceExhausted, HTTP 429 on the gateway.
+   * Only Authenticate checks a password in v3: every other request
+   * presents a token (or a certificate), which identify() resolves from
+   * the store without one.
+   */
+  private async checkPassword(name: string, password: string, storedHash: string): Promise<boolean> {
+    try {
+      return await this.verified.check(name, password, storedHash);
+    } catch (err) {
+      if (err instanceof TooManyPasswordChecks) throw errTooManyRequests();
+      throw err;
     }
   }
 

@@ -15,26 +15,47 @@
  * time. A check still running is shared too: the requests of a burst that
  * carry the same new credentials wait for one derivation. The plain
  * password is never kept.
+ *
+ * New derivations are bounded (src/server/password-budget.ts): one budget
+ * per member, shared by v2 basic auth and v3 Authenticate (memberCredentials
+ * gives both the same instance). A check past it throws
+ * TooManyPasswordChecks before deriving and leaves no entry, so the same
+ * credentials are checked afresh, and may succeed, once the budget refills.
+ * A cache hit, or a check joining one already running, spends nothing.
  */
 import { verifyPassword } from "../v2/password.ts";
+import type { Clock } from "./clock.ts";
+import { PasswordCheckBudget, TooManyPasswordChecks } from "./password-budget.ts";
 
-/** Entries kept at most; the oldest goes first. */
+/** Entries kept at most; the one used least recently goes first. */
 const CAPACITY = 1024;
 
 export class VerifiedCredentials {
   private readonly results = new Map<string, Promise<boolean>>();
   private key: Promise<CryptoKey> | null = null;
 
+  constructor(private readonly budget: PasswordCheckBudget) {}
+
+  /**
+   * Whether `password` is `user`'s, against its stored hash; throws
+   * TooManyPasswordChecks when it needs a derivation and the budget is spent.
+   */
   async check(user: string, password: string, storedHash: string): Promise<boolean> {
     const id = await this.entryKey(user, password, storedHash);
     let result = this.results.get(id);
-    if (result === undefined) {
-      if (this.results.size >= CAPACITY) this.results.delete(this.results.keys().next().value!);
-      result = verifyPassword(password, storedHash);
+    if (result !== undefined) {
+      // Used again: to the back of the queue, so that a flood of new
+      // passwords pushes out its own entries before those of clients in use.
+      this.results.delete(id);
       this.results.set(id, result);
-      // A derivation that failed has decided nothing: the next request tries again.
-      result.catch(() => this.results.delete(id));
+      return result;
     }
+    if (!this.budget.take()) throw new TooManyPasswordChecks();
+    if (this.results.size >= CAPACITY) this.results.delete(this.results.keys().next().value!);
+    result = verifyPassword(password, storedHash);
+    this.results.set(id, result);
+    // A derivation that failed has decided nothing: the next request tries again.
+    result.catch(() => this.results.delete(id));
     return result;
   }
 
@@ -45,4 +66,21 @@ export class VerifiedCredentials {
     const mac = await crypto.subtle.sign("HMAC", await this.key, new TextEncoder().encode(text));
     return btoa(String.fromCharCode(...new Uint8Array(mac)));
   }
+}
+
+const members = new WeakMap<object, VerifiedCredentials>();
+
+/**
+ * The one cache and budget of a member, shared by its v2 and v3 auth,
+ * found by its Raft driver (each member has its own; a member restarted
+ * from storage gets a new driver, and starts with a full budget and an
+ * empty cache), timed by the member's host clock.
+ */
+export function memberCredentials(driver: { readonly host: Pick<Clock, "now"> }): VerifiedCredentials {
+  let verified = members.get(driver);
+  if (!verified) {
+    verified = new VerifiedCredentials(new PasswordCheckBudget(driver.host));
+    members.set(driver, verified);
+  }
+  return verified;
 }

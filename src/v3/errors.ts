@@ -52,3 +52,4 @@ export const errLeaseNotFound = error(GrpcCode.NotFound, "etcdserver: requested 
 export const errLeaseExists = error(GrpcCode.FailedPrecondition, "etcdserver: lease already exists");
 export const errLeaseTTLTooLarge = error(GrpcCode.OutOfRange, "etcdserver: too large lease TTL");
 export const errNoSpace = error(GrpcCode.ResourceExhausted, "etcdserver: mvcc: database space exceeded");
+export const errTooManyRequests = error(GrpcCode.ResourceExhausted, "etcdserver: too many requests");

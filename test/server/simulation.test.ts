@@ -56,15 +56,18 @@ describe("raft simulation", () => {
     it(`seeds ${first}..${first + PER_GROUP - 1}`, async () => {
       let operations = 0;
       let laggardQuiescences = 0;
+      let laggardRetries = 0;
       for (let seed = first; seed < first + PER_GROUP; seed++) {
         const stats = await runSeed(seed);
         operations += stats.operations;
         laggardQuiescences += stats.laggardQuiescences;
+        laggardRetries += stats.laggardRetries;
       }
       // Faults must not starve the clients entirely, or the run checked little.
       expect(operations).toBeGreaterThan(10 * PER_GROUP);
-      // Leaders must go quiet leaving members behind now and then, or that path went unchecked.
+      // Leaders must go quiet leaving members behind now and then, and wake to retry them, or those paths went unchecked.
       expect(laggardQuiescences).toBeGreaterThan(0);
+      expect(laggardRetries).toBeGreaterThan(0);
     }, 3_600_000);
   }
 });

@@ -83,6 +83,7 @@ describe("/v2/stats/self", () => {
       leaderInfo: { leader: FOUNDERS[0].id, uptime: "10m59.322s", startTime: "2024-01-01T00:00:00.123Z" },
       recvAppendRequestCnt: 0,
       sendAppendRequestCnt: 5,
+      quiescent: false,
     });
   });
 

@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { basicCredentials } from "../../src/http/basic-auth.ts";
+import { PasswordCheckBudget } from "../../src/server/password-budget.ts";
 import { VerifiedCredentials } from "../../src/server/verified-credentials.ts";
 import { decodeRoleRequest, decodeUserRequest } from "../../src/v2/auth-json.ts";
 import { DEFAULT_GUEST_ROLE, ROOT_ROLE, roleAllows, type Role } from "../../src/v2/auth-roles.ts";
@@ -85,7 +86,7 @@ describe("passwords", () => {
   });
 
   it("a verified pair is remembered only for the stored hash it was checked against", async () => {
-    const verified = new VerifiedCredentials();
+    const verified = new VerifiedCredentials(new PasswordCheckBudget({ now: () => 0 }));
     const old = await hashPassword("one");
     expect(await verified.check("u", "one", old)).toBe(true);
     expect(await verified.check("u", "one", old)).toBe(true);

@@ -4,14 +4,15 @@
  * leaves exactly one alarm on the leader, and a cluster that restarts while
  * quiet comes back quiet, knowing its leader, without an election; a member
  * cut off is left behind, the rest going quiet with the leader's one alarm
- * set to retry it, and it catches up once it is back.
+ * set to retry it, and it catches up once it is back; going quiet takes a
+ * snapshot early, so that a reload after an eviction replays little log.
  */
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Replica } from "../../src/replica/replica.ts";
 import { TICK_MS } from "../../src/replica/replica.ts";
 import type { MemberMetrics } from "../../src/server/metrics.ts";
-import { agreedLeader, bounded, debug, founders, get, localRead, put, replica, sleep, status, waitUntil } from "./cluster-helpers.ts";
+import { SNAPSHOT_EVERY, agreedLeader, bounded, debug, founders, get, localRead, put, replica, sleep, status, waitUntil } from "./cluster-helpers.ts";
 import { write } from "./helpers.ts";
 
 /** What a replica holds that could run code with no request: its tick timer and its alarm. */
@@ -124,6 +125,27 @@ describe("quiescence", { timeout: 60_000 }, () => {
     expect((await put(cluster, "r", "2")).status).toBe(200);
     expect((await agreedLeader(cluster, ids)).term, "the term after the write").toBe(term);
     await allQuiet(cluster, ids);
+  });
+
+  it("going quiet takes a snapshot once a tenth of SNAPSHOT_EVERY entries are applied since the last: a reload replays almost no log", async () => {
+    const cluster = "quiet-snapshot";
+    const ids = founders(cluster);
+    const writes = Math.ceil(SNAPSHOT_EVERY / 10) + 5;
+    expect(writes).toBeLessThan(SNAPSHOT_EVERY);
+    for (let i = 0; i < writes; i++) expect((await put(cluster, `s${i}`, "v")).status).toBe(201);
+    await allQuiet(cluster, ids);
+    const lengths = await waitUntil(
+      async () => {
+        const all = await Promise.all(ids.map((id) => replica(cluster, id).logLength()));
+        return all.every((n) => n < 5) ? all : undefined;
+      },
+      10_000,
+      "every member's log cut at the snapshot it took going quiet",
+    );
+    expect(lengths).toHaveLength(3);
+    // Restarted (as an eviction would), each member still serves every key.
+    for (const id of ids) await replica(cluster, id).crash().catch(() => {});
+    for (const id of ids) expect((await localRead(cluster, id, `/s${writes - 1}`, false)).status, `the last key on ${id}`).toBe(200);
   });
 
   it("a member cut off does not keep the others awake: they go quiet without it, the leader's alarm retries it, and it catches up once back", async () => {

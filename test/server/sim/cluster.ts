@@ -128,6 +128,8 @@ export interface SimStats {
   quiescences: number;
   /** Times a leader went quiet leaving laggards behind (members down or cut off). */
   laggardQuiescences: number;
+  /** Times such a leader was woken to retry them. */
+  laggardRetries: number;
   configChanges: number;
   snapshotsInstalled: number;
 }
@@ -194,7 +196,7 @@ export class Simulation {
   private nodeCounter = 0;
   private readonly makeDriver: DriverFactory;
 
-  readonly stats: SimStats = { operations: 0, defaultReads: 0, committed: 0, leaders: 0, crashes: 0, quietCrashes: 0, quiescences: 0, laggardQuiescences: 0, configChanges: 0, snapshotsInstalled: 0 };
+  readonly stats: SimStats = { operations: 0, defaultReads: 0, committed: 0, leaders: 0, crashes: 0, quietCrashes: 0, quiescences: 0, laggardQuiescences: 0, laggardRetries: 0, configChanges: 0, snapshotsInstalled: 0 };
 
   constructor(private readonly params: SimParams) {
     this.rng = seededRandom(params.seed);
@@ -216,7 +218,7 @@ export class Simulation {
       preVote: features < 0.8 || r() < 0.5,
       checkQuorum: features < 0.8 || r() < 0.5,
     };
-    this.quiesce = r() < 0.75 ? { afterTicks: 2 + Math.floor(r() * 10), marginMs: 0, laggardRetryMs: TICK * (20 + Math.floor(r() * 60)) } : undefined;
+    this.quiesce = r() < 0.75 ? { afterTicks: 2 + Math.floor(r() * 10), marginMs: 0, laggardRetryMs: MS_PER_UNIT * TICK * (20 + Math.floor(r() * 60)) } : undefined;
     this.lullRate = this.quiesce ? 1 / (100 + r() * 400) : 0;
     this.quietCrashRate = this.quiesce ? [0, 0.2, 0.5][Math.floor(r() * 3)] : 0;
     this.makeDriver = params.driver ?? ((...args) => new RaftDriver(...args));
@@ -273,7 +275,11 @@ export class Simulation {
         }
         // The host's alarm for a leader quiet with laggards: it wakes to retry them.
         const retryAt = n.alive ? n.driver!.laggardRetryAt() : null;
-        if (retryAt !== null && retryAt <= this.now) this.guard(n, () => n.driver!.wake());
+        if (retryAt !== null && retryAt <= this.now * MS_PER_UNIT) {
+          this.stats.laggardRetries++;
+          this.log(`${n.id} wakes to retry the members it left behind`);
+          this.guard(n, () => n.driver!.wake());
+        }
         if (n.alive && (this.now + n.tickPhase) % TICK === 0) this.guard(n, () => n.driver!.tick());
         if (!n.alive && !n.retired && n.restartAt <= this.now) this.start(n);
       }
