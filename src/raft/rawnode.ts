@@ -145,6 +145,8 @@ export class RawNode {
    * the next Ready's `compaction`.
    */
   compact(index: number, data: string): void {
+    // A snapshot from the leader, not yet handed out, may have got there first.
+    if (index < this.raft.log.firstIndex()) return;
     const snapshot = this.raft.snapshotAt(index, data);
     if (!this.pendingCompaction || this.pendingCompaction.meta.index < index) this.pendingCompaction = snapshot;
   }

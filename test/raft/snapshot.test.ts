@@ -21,7 +21,10 @@ describe("compaction", () => {
       data: "state@5",
     });
     expect([n1.storage.firstIndex(), n1.storage.lastIndex(), n1.storage.term(5)]).toEqual([6, 7, 2]);
-    expect(() => n1.node.compact(4, "older")).toThrow(/already starts at 6/);
+    // Below where the log starts (a leader's snapshot may have got there first): nothing to do.
+    n1.node.compact(4, "older");
+    drain(n1);
+    expect([n1.storage.snapshot().meta.index, n1.storage.snapshot().data, n1.storage.firstIndex()]).toEqual([5, "state@5", 6]);
   });
 });
 
