@@ -20,7 +20,6 @@ import type {
   KeysReply,
   MemberChange,
   ReplicaApi,
-  ReplicaRole,
   ReplicaStatus,
   ReplicaStub,
   StepAnswer,
@@ -35,7 +34,7 @@ import { RaftDriver, type DriverHost } from "../server/driver.ts";
 import { waitsForCreation } from "../server/founding.ts";
 import { clusterId } from "../server/identity.ts";
 import { KeysService } from "../server/keys-service.ts";
-import { foundingMembers, parseReplicaName, sortedMembers } from "../server/members.ts";
+import { foundingMembers, parseReplicaName } from "../server/members.ts";
 import { MembersService } from "../server/members-service.ts";
 import type { MemberMetrics } from "../server/metrics.ts";
 import { ReplicaState, type EntryResult } from "../server/state.ts";
@@ -46,7 +45,8 @@ import type { KeysRequest } from "../v2/request.ts";
 import type { StoreStats } from "../v2/stats.ts";
 import { SqliteMvccBackend } from "./mvcc-sqlite.ts";
 import { SqliteRaftStorage } from "./raft-storage.ts";
-import { Transport, type PeerStats } from "./transport.ts";
+import { followerStats, memberMetrics, replicaStatus, type ReadoutSource } from "./readouts.ts";
+import { Transport } from "./transport.ts";
 import { ReplicaTime, TICK_MS } from "./replica-time.ts";
 import { Usage } from "./usage.ts";
 import { v2SocketWatch } from "./v2-watch-socket.ts";
@@ -72,12 +72,6 @@ const LAGGARD_RETRY_MS = 60_000;
 /** Set once a peer has said this replica was removed from the cluster (see isRemoved). */
 const REMOVED_KEY = "removed";
 
-const ROLE_NAMES: Record<string, ReplicaRole> = {
-  leader: "StateLeader",
-  follower: "StateFollower",
-  candidate: "StateCandidate",
-  "pre-candidate": "StatePreCandidate",
-};
 
 export class Replica extends DurableObject<Env> implements ReplicaApi {
   readonly cluster: string;
@@ -384,22 +378,7 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
 
   status(): ReplicaStatus {
     this.usage.request();
-    const membership = this.state.membership;
-    return {
-      id: this.id,
-      name: membership.members.find((m) => m.id === this.id)?.name ?? "",
-      clusterId: clusterId(this.cluster),
-      state: ROLE_NAMES[this.driver.role],
-      leader: this.driver.leader,
-      startTime: this.startTime,
-      leaderSince: this.driver.leaderSince,
-      raft: this.driver.raftPosition(),
-      members: sortedMembers(membership),
-      removed: membership.removed,
-      recvAppends: this.recvAppends,
-      sendAppends: this.transport.sentAppends,
-      quiescent: this.driver.quiescent,
-    };
+    return replicaStatus(this.readouts());
   }
 
   storeStats(): StoreStats {
@@ -410,44 +389,18 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
   /** Per-follower counts and latencies, or null when this replica is not the leader. */
   followerStats(): FollowerStats[] | null {
     this.usage.request();
-    if (this.driver.role !== "leader") return null;
-    const stats = this.transport.stats();
-    return this.state.membership.members
-      .filter((m) => m.id !== this.id)
-      .map((m) => {
-        const s: PeerStats = stats.get(m.id) ?? { success: 0, fail: 0, latencies: [], sentBytes: 0, receivedBytes: 0 };
-        return { id: m.id, success: s.success, fail: s.fail, latencies: [...s.latencies] };
-      });
+    return followerStats(this.readouts());
   }
 
   /** What this member counts, for /metrics: read only, so a scrape changes nothing. */
   metrics(): MemberMetrics {
     this.usage.request();
-    const peers = [...this.transport.stats()];
-    const byPeer = (value: (s: PeerStats) => number) => Object.fromEntries(peers.map(([id, s]) => [id, value(s)]));
-    const position = this.driver.raftPosition();
-    return {
-      memberId: this.id,
-      leader: this.driver.leader,
-      isLeader: this.driver.role === "leader",
-      term: position.term,
-      commitIndex: position.index,
-      appliedIndex: this.driver.applied,
-      leaderChanges: this.driver.counts.leaderChanges,
-      proposalsPending: this.driver.pendingProposals(),
-      proposalsFailed: this.driver.counts.proposalsFailed,
-      dbSizeBytes: this.ctx.storage.sql.databaseSize,
-      keys: this.state.liveKeys(),
-      v2Watchers: this.state.store.stats.watchers,
-      v3Watchers: this.state.v3Watchers,
-      v3WatchStreams: this.state.v3Listeners.size,
-      peerSentBytes: byPeer((s) => s.sentBytes),
-      peerReceivedBytes: byPeer((s) => s.receivedBytes),
-      peerSendFailures: byPeer((s) => s.fail),
-      quiescent: this.driver.quiescent,
-      usage: this.usage.read(Date.now()),
-      commitSeconds: this.commitSeconds.counts(),
-    };
+    return memberMetrics(this.readouts());
+  }
+
+  private readouts(): ReadoutSource {
+    const { cluster, id, startTime, recvAppends, state, driver, transport, usage, commitSeconds } = this;
+    return { cluster, id, startTime, recvAppends, state, driver, transport, usage, commitSeconds, dbSizeBytes: this.ctx.storage.sql.databaseSize };
   }
 
   // ---- RPC: fault injection (the router only exposes these with DEBUG_FAULTS) ----

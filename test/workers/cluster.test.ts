@@ -68,7 +68,7 @@ describe("cluster endpoints", () => {
     expect(text.endsWith("}")).toBe(true);
     const self = JSON.parse(text);
     expect(Object.keys(self)).toEqual([
-      "name", "id", "state", "startTime", "leaderInfo", "recvAppendRequestCnt", "sendAppendRequestCnt",
+      "name", "id", "state", "startTime", "leaderInfo", "recvAppendRequestCnt", "sendAppendRequestCnt", "quiescent",
     ]);
     const me = FOUNDERS.find((m) => m.id === self.id)!;
     expect(self.name).toBe(me.name);
