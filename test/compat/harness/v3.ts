@@ -106,7 +106,8 @@ export const raw = (method: string, path: string, body?: string, o: { note?: str
   note: o.note,
 });
 /** The same step, its bodies rewritten by `shape` on both sides before comparison. */
-export const shaped = (step: V3Step, shape: V3Shape): V3Step => ({ ...step, shape });
+/** The step with its answers shaped before they are compared; several shapes apply in order. */
+export const shaped = (step: V3Step, ...shapes: V3Shape[]): V3Step => ({ ...step, shape: (node) => shapes.forEach((shape) => shape(node)) });
 
 export const put = (key: string, value: string | undefined, extra: Obj = {}, note?: string) =>
   call("/v3/kv/put", { key: k(key), ...(value === undefined ? {} : { value: b(value) }), ...extra }, note);
@@ -257,6 +258,18 @@ function normalize(node: JNode, t: Ctx): void {
 }
 
 /** Replaces the value of every field named `name` by `placeholder` (for values that depend on other data in the store). */
+/**
+ * Sorts the array under every `name`: for a list etcd builds from a Go map,
+ * whose order changes from run to run (a lease's keys), only the members
+ * are compared, not their order.
+ */
+export function unordered(name: string): V3Shape {
+  return (node) =>
+    walkEntries(node, (e) => {
+      if (e.key === name && e.value.t === "arr") e.value.items.sort((a, b) => serialize(a).localeCompare(serialize(b)));
+    });
+}
+
 export function mask(name: string, placeholder = `<${name}>`): V3Shape {
   return (node) =>
     walkEntries(node, (e) => {
