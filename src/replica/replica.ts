@@ -40,6 +40,8 @@ import type { MemberMetrics } from "../server/metrics.ts";
 import { ReplicaState, type EntryResult } from "../server/state.ts";
 import { V3Service } from "../server/v3-service.ts";
 import { V2AuthService } from "../server/v2-auth-service.ts";
+import { PasswordCheckBudget } from "../server/password-budget.ts";
+import { VerifiedCredentials } from "../server/verified-credentials.ts";
 import { idToDecimal } from "../v3/gateway-json.ts";
 import type { KeysRequest } from "../v2/request.ts";
 import type { StoreStats } from "../v2/stats.ts";
@@ -225,12 +227,14 @@ export class Replica extends DurableObject<Env> implements ReplicaApi {
       },
     );
     const removed = () => this.isRemoved();
-    this.v2AuthService = new V2AuthService(this.driver, this.state, (leader, req) => this.peer(leader).v2Auth(req), REQUEST_TIMEOUT_MS + 1000, removed);
+    // One cache of checked passwords and one budget of new checks for v2 and v3 auth alike.
+    const credentials = new VerifiedCredentials(new PasswordCheckBudget(host));
+    this.v2AuthService = new V2AuthService(this.driver, this.state, (leader, req) => this.peer(leader).v2Auth(req), REQUEST_TIMEOUT_MS + 1000, removed, credentials);
     const access = this.v2AuthService.access;
     this.keysService = new KeysService(this.driver, this.state, (leader, req) => this.peer(leader).keys(req), REQUEST_TIMEOUT_MS + 1000, removed, access, settings.v2StoreQuotaBytes);
     this.membersService = new MembersService(this.cluster, this.driver, this.state, (leader) => this.peer(leader), removed);
     const quota = { bytes: settings.quotaBackendBytes, used: () => this.ctx.storage.sql.databaseSize };
-    this.v3Service = new V3Service(this.driver, this.state, (leader, req) => this.peer(leader).v3(req), REQUEST_TIMEOUT_MS + 1000, removed, quota, settings.authTokenTTLSeconds * 1000);
+    this.v3Service = new V3Service(this.driver, this.state, (leader, req) => this.peer(leader).v3(req), REQUEST_TIMEOUT_MS + 1000, removed, credentials, quota, settings.authTokenTTLSeconds * 1000);
     if (!this.driver.quiescent) this.time.startTicking();
   }
 

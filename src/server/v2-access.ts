@@ -25,7 +25,7 @@ import { raftInternalError, type V2ErrorBody } from "../v2/errors.ts";
 import type { RaftDriver } from "./driver.ts";
 import { TOO_MANY_REQUESTS } from "./password-budget.ts";
 import type { EntryResult, ReplicaState } from "./state.ts";
-import { memberCredentials } from "./verified-credentials.ts";
+import type { VerifiedCredentials } from "./verified-credentials.ts";
 
 /** What a request presents: undefined without an Authorization header, null for one that is not valid basic auth. */
 export type Presented = Credentials | null | undefined;
@@ -48,12 +48,9 @@ export class V2Access {
   constructor(
     private readonly state: ReplicaState,
     private readonly driver: RaftDriver<EntryResult>,
+    /** This member's checked passwords and its budget of new checks, shared with v3 Authenticate. */
+    private readonly verified: VerifiedCredentials,
   ) {}
-
-  /** This member's checked passwords and its budget of new checks, shared with v3 Authenticate. */
-  private get verified() {
-    return memberCredentials(this.driver);
-  }
 
   /**
    * Whether this member's auth records are current enough to decide on: a

@@ -18,6 +18,7 @@ import { memberRemoved, RaftError } from "./raft-error.ts";
 import { encodeAuthCommand, type EntryResult, type ReplicaState } from "./state.ts";
 import { TooManyPasswordChecks } from "./password-budget.ts";
 import { PASSWORD_CHECKS_REFUSED_STATUS, passwordChecksRefused, V2Access } from "./v2-access.ts";
+import type { VerifiedCredentials } from "./verified-credentials.ts";
 
 /** Calls the leader's v2Auth(): the host's RPC to another member. */
 export type LeaderAuth = (leader: string, req: V2AuthRequest) => Promise<V2AuthReply>;
@@ -33,8 +34,10 @@ export class V2AuthService {
     private readonly forwardTimeoutMs: number,
     /** Whether this member knows it was removed from the cluster. */
     private readonly removed: () => boolean,
+    /** This member's checked passwords and its budget of new checks (shared with v3 auth). */
+    credentials: VerifiedCredentials,
   ) {
-    this.access = new V2Access(state, driver);
+    this.access = new V2Access(state, driver, credentials);
   }
 
   async call(req: V2AuthRequest): Promise<V2AuthReply> {

@@ -33,7 +33,7 @@ import type { RaftDriver } from "./driver.ts";
 import { encodeV3AuthCommand, type EntryResult, type ReplicaState } from "./state.ts";
 import { authRecordsCurrent } from "./v2-access.ts";
 import { TooManyPasswordChecks } from "./password-budget.ts";
-import { memberCredentials } from "./verified-credentials.ts";
+import type { VerifiedCredentials } from "./verified-credentials.ts";
 
 /** Authenticate is proposed again when the auth store changed between the password check and the token (etcd retries too); at most this often. */
 const AUTHENTICATE_ATTEMPTS = 3;
@@ -46,13 +46,10 @@ export class V3AuthService {
   constructor(
     private readonly driver: RaftDriver<EntryResult>,
     private readonly state: ReplicaState,
+    /** This member's checked passwords and its budget of new checks, shared with v2 basic auth. */
+    private readonly verified: VerifiedCredentials,
     private readonly tokenTTLMs: number = DEFAULT_AUTH_TOKEN_TTL_SECONDS * 1000,
   ) {}
-
-  /** This member's checked passwords and its budget of new checks, shared with v2 basic auth. */
-  private get verified() {
-    return memberCredentials(this.driver);
-  }
 
   /** Whether this member's auth store may decide now (else the leader resolves the request). */
   current(): Promise<boolean> {

@@ -21,6 +21,7 @@ import { MAX_LEASE_TTL, MIN_LEASE_TTL, newLeaseId, V3Leases } from "./v3-leases.
 import { encodeAlarm, type EntryResult, type ReplicaState } from "./state.ts";
 import { V3AuthService } from "./v3-auth-service.ts";
 import { checkReadAccess, checkTxnAccess } from "../v3/auth-requests.ts";
+import type { VerifiedCredentials } from "./verified-credentials.ts";
 
 /** Calls the leader's v3(): the host's RPC to another member. */
 export type LeaderV3 = (leader: string, req: V3Request) => Promise<V3Reply>;
@@ -38,11 +39,13 @@ export class V3Service {
     private readonly forwardTimeoutMs: number,
     /** Whether this member knows it was removed from the cluster. */
     private readonly removed: () => boolean,
+    /** This member's checked passwords and its budget of new checks (shared with v2 auth). */
+    credentials: VerifiedCredentials,
     private readonly quota: BackendQuota = NO_QUOTA,
     tokenTTLMs?: number,
   ) {
     this.leases = new V3Leases(driver, state);
-    this.auth = new V3AuthService(driver, state, tokenTTLMs);
+    this.auth = new V3AuthService(driver, state, credentials, tokenTTLMs);
   }
 
   async call(req: V3Request): Promise<V3Reply> {

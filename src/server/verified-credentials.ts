@@ -17,14 +17,13 @@
  * password is never kept.
  *
  * New derivations are bounded (src/server/password-budget.ts): one budget
- * per member, shared by v2 basic auth and v3 Authenticate (memberCredentials
+ * per member, shared by v2 basic auth and v3 Authenticate (the replica
  * gives both the same instance). A check past it throws
  * TooManyPasswordChecks before deriving and leaves no entry, so the same
  * credentials are checked afresh, and may succeed, once the budget refills.
  * A cache hit, or a check joining one already running, spends nothing.
  */
 import { verifyPassword } from "../v2/password.ts";
-import type { Clock } from "./clock.ts";
 import { PasswordCheckBudget, TooManyPasswordChecks } from "./password-budget.ts";
 
 /** Entries kept at most; the one used least recently goes first. */
@@ -66,21 +65,4 @@ export class VerifiedCredentials {
     const mac = await crypto.subtle.sign("HMAC", await this.key, new TextEncoder().encode(text));
     return btoa(String.fromCharCode(...new Uint8Array(mac)));
   }
-}
-
-const members = new WeakMap<object, VerifiedCredentials>();
-
-/**
- * The one cache and budget of a member, shared by its v2 and v3 auth,
- * found by its Raft driver (each member has its own; a member restarted
- * from storage gets a new driver, and starts with a full budget and an
- * empty cache), timed by the member's host clock.
- */
-export function memberCredentials(driver: { readonly host: Pick<Clock, "now"> }): VerifiedCredentials {
-  let verified = members.get(driver);
-  if (!verified) {
-    verified = new VerifiedCredentials(new PasswordCheckBudget(driver.host));
-    members.set(driver, verified);
-  }
-  return verified;
 }

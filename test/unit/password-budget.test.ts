@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { PASSWORD_CHECK_BURST, PASSWORD_CHECKS_PER_SECOND, PasswordCheckBudget, TooManyPasswordChecks } from "../../src/server/password-budget.ts";
-import { memberCredentials, VerifiedCredentials } from "../../src/server/verified-credentials.ts";
+import { VerifiedCredentials } from "../../src/server/verified-credentials.ts";
 import { hashPassword } from "../../src/v2/password.ts";
 
 /** A clock that moves only when told. */
@@ -80,20 +80,5 @@ describe("verified credentials under the budget", () => {
     expect(await verified.check("u", "new", changed)).toBe(true);
     expect(budget.available()).toBe(0);
     expect(await verified.check("u", "new", changed), "and is remembered now").toBe(true);
-  });
-
-  it("one cache and budget per member, found by its driver, on its host's clock", async () => {
-    const clock = manualClock();
-    const [a, b] = [{ host: clock }, { host: clock }];
-    expect(memberCredentials(a)).toBe(memberCredentials(a));
-    expect(memberCredentials(a)).not.toBe(memberCredentials(b));
-
-    const hash = await hashPassword("right");
-    const spend = (n: number) => Promise.all(Array.from({ length: n }, (_, i) => memberCredentials(a).check("u", `wrong-${i}`, hash)));
-    expect(await spend(PASSWORD_CHECK_BURST)).toEqual(Array(PASSWORD_CHECK_BURST).fill(false));
-    await expect(memberCredentials(a).check("u", "right", hash)).rejects.toBeInstanceOf(TooManyPasswordChecks);
-    expect(await memberCredentials(b).check("u", "right", hash), "another member's budget is its own").toBe(true);
-    clock.advance(1000 / PASSWORD_CHECKS_PER_SECOND);
-    expect(await memberCredentials(a).check("u", "right", hash)).toBe(true);
   });
 });
