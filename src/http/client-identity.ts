@@ -10,10 +10,14 @@ import type { V3Identity } from "../server/api.ts";
 import type { Credentials } from "../v2/auth-roles.ts";
 import { basicCredentials } from "./basic-auth.ts";
 
-/** The common name of the request's verified client certificate, when there is one. */
+/**
+ * The common name of the request's verified client certificate, when there
+ * is one. Cloudflare verifies a revoked certificate too (certVerified
+ * SUCCESS) and says so apart (certRevoked "1"): a revoked one names no one.
+ */
 export function certificateUser(request: Request): string | undefined {
   const tls = (request as { cf?: { tlsClientAuth?: Partial<IncomingRequestCfPropertiesTLSClientAuth> } }).cf?.tlsClientAuth;
-  if (tls?.certPresented !== "1" || tls.certVerified !== "SUCCESS") return undefined;
+  if (tls?.certPresented !== "1" || tls.certVerified !== "SUCCESS" || tls.certRevoked === "1") return undefined;
   return commonName(tls.certSubjectDNRFC2253 || tls.certSubjectDN || "");
 }
 

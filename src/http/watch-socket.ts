@@ -10,6 +10,7 @@
 import { WATCH_BACKLOG_BYTES } from "../server/v3-watch.ts";
 import type { KeysReply, ReplicaStub } from "../server/api.ts";
 import type { KeysRequest } from "../v2/request.ts";
+import { systemClock, withTimeout } from "../server/clock.ts";
 import { forEachLine } from "../server/lines.ts";
 import { frame, TO_REPLICA, TO_WORKER, unframe, WATCH_SOCKET_PATH, type WatchSocketKind } from "../server/watch-socket-protocol.ts";
 
@@ -164,6 +165,9 @@ export async function v3WatchOverSocket(replica: ReplicaStub, requests: Readable
  * once (an error) carries its body in the head. The socket closing before
  * the head, a failed call, lets the router ask another member.
  */
+/** How long a v2 watch waits for its member's answer: within the router's own limit on a call (12 s), so the socket is closed before the router moves on. */
+const V2_WATCH_HEAD_MS = 10_000;
+
 export async function v2WatchOverSocket(replica: ReplicaStub, req: KeysRequest, clientGone?: AbortSignal): Promise<KeysReply> {
   if (clientGone?.aborted) throw new Error("the client left");
   const ws = await openWatchSocket(replica, "v2");
@@ -181,7 +185,15 @@ export async function v2WatchOverSocket(replica: ReplicaStub, req: KeysRequest, 
   } catch {
     // Closed already (the client left): the close event rejects the head.
   }
-  const reply = await head;
+  let reply: KeysReply;
+  try {
+    reply = await withTimeout(systemClock, head, V2_WATCH_HEAD_MS, "the watch's member did not answer");
+  } catch (err) {
+    // The router asks another member: nobody will read this socket, so it
+    // closes, and the member drops the watcher it may still register.
+    await lines.cancel();
+    throw err;
+  }
   if (!reply.body) return { ...reply, stream: lines };
   await lines.cancel();
   return reply;

@@ -30,6 +30,8 @@ export interface QuiescenceMark {
   leader: string;
   /** On a leader's mark: the voters its quiet spell left behind, which it wakes now and then to retry. */
   laggards?: string[];
+  /** With laggards: when the quiet spell began (the host's clock), which the retry counts from. */
+  since?: number;
 }
 
 /** What committed entries are applied to; deterministic, so every member holds the same state. */
@@ -86,7 +88,8 @@ export interface DriverOptions {
    * Applied entries between snapshots; the log is compacted up to each one.
    * A member going quiet takes one sooner, once a tenth as many are
    * applied since the last: a quiet object may be evicted, and the next
-   * request then waits for whatever log its reload replays.
+   * request then waits for whatever log its reload replays. Not a leader
+   * that left members behind: they will want the entries.
    */
   snapshotEvery: number;
   /** Group commit: from `minBatch` entries in the leader's last Ready, proposals wait `waitMs`. */

@@ -274,7 +274,10 @@ export class RaftDriver<R> {
       this.failed(err as Error);
     }
     this.reads.serve(this.applied);
-    this.maybeCompact(this.quiescent ? Math.max(1, Math.floor(this.options.snapshotEvery / 10)) : this.options.snapshotEvery);
+    // Quiet, a snapshot comes early, unless members were left behind: they
+    // will want the entries, not the whole state.
+    const early = this.quiescent && !this.quiescence.leftBehind;
+    this.maybeCompact(early ? Math.max(1, Math.floor(this.options.snapshotEvery / 10)) : this.options.snapshotEvery);
   }
 
   /**

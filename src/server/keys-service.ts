@@ -10,7 +10,7 @@ import { goJSONLine } from "../go/json.ts";
 import { keysOperation } from "../v2/operation.ts";
 import { isReadOnly, type KeysRequest } from "../v2/request.ts";
 import { postTooLarge, raftInternalError, V2Error, v2ErrorBody, v2ErrorStatus, type V2ErrorBody } from "../v2/errors.ts";
-import { nodeBytes, type ApplyResult } from "../v2/store.ts";
+import type { ApplyResult } from "../v2/store.ts";
 import type { Deliver, Watcher } from "../v2/watchers.ts";
 import type { BatchedKeysReply, KeysReply } from "./api.ts";
 import type { RaftDriver } from "./driver.ts";
@@ -197,15 +197,17 @@ export class KeysService {
   }
 
   /**
-   * Whether a write would add to a store already at its quota: the tree
-   * lives whole in the isolate's memory, so past it a member could no
-   * longer load or snapshot its state. Deletes, expiries and refreshes
-   * (which keep the value) always go; the leader checks before proposing,
-   * so a few writes in flight may pass the quota by their own size.
+   * Whether a write would take the store past its quota: the tree lives
+   * whole in the isolate's memory, so past it a member could no longer
+   * load or snapshot its state. Deletes, expiries, refreshes (which keep
+   * the value) and writes that shrink a value always go; the leader checks
+   * before proposing, so a few writes in flight may pass the quota by their
+   * own size.
    */
   private overQuota(command: Parameters<typeof encodeCommand>[0]): boolean {
     if (!("value" in command) || ("refresh" in command && command.refresh)) return false;
-    return this.state.store.bytes + nodeBytes(command.path, command.value) > this.quotaBytes;
+    const growth = this.state.store.growthOf(command.path, command.value);
+    return growth > 0 && this.state.store.bytes + growth > this.quotaBytes;
   }
 
   private writeReply(result: ApplyResult, noValueOnSuccess: boolean): KeysReply {

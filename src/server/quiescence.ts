@@ -48,6 +48,8 @@ export class Quiescence {
   private quiescent = false;
   /** When a leader quiet with laggards wakes to retry them (see laggardRetryMs), or null. */
   retryAt: number | null = null;
+  /** This quiet spell left members behind (see Leadership.canQuiesce). */
+  leftBehind = false;
   /** The leader's last index when its current quiet spell began, and the ticks since (see maybeQuiesce). */
   private quietIndex = -1;
   private quietTicks = 0;
@@ -58,12 +60,19 @@ export class Quiescence {
     // resumed leader's own view of its followers starts afresh).
     if (!ctx.node.quiescent) return;
     this.quiescent = true;
-    if (ctx.storage.quiescence()?.laggards?.length) this.scheduleRetry();
+    const mark = ctx.storage.quiescence();
+    if (mark?.laggards?.length) this.leaveBehind(mark.since ?? ctx.now());
   }
 
-  private scheduleRetry(): void {
+  /**
+   * Members were left behind in a quiet spell that began at `since`: the
+   * retry is due a fixed time after it, however often the object reloads
+   * meanwhile (a reload must not push it back).
+   */
+  private leaveBehind(since: number): void {
+    this.leftBehind = true;
     const retryMs = this.ctx.settings?.laggardRetryMs;
-    this.retryAt = retryMs === undefined ? null : this.ctx.now() + retryMs;
+    this.retryAt = retryMs === undefined ? null : since + retryMs;
   }
 
   /**
@@ -103,13 +112,15 @@ export class Quiescence {
     // just before going quiet could otherwise still be on their way.
     this.quietTicks = 0;
     this.retryAt = null;
+    this.leftBehind = false;
     if (quiescent) {
       const hs = this.ctx.hardState();
       const mark: QuiescenceMark = { term: hs.term, commit: hs.commit, leader: this.ctx.leader() };
       const laggards = this.ctx.node.laggards();
       if (laggards.length > 0) {
         mark.laggards = laggards;
-        this.scheduleRetry();
+        mark.since = this.ctx.now();
+        this.leaveBehind(mark.since);
       }
       storage.transaction(() => {
         storage.setHardState(hs);

@@ -63,6 +63,21 @@ export class Store {
     return this.treeBytes;
   }
 
+  /**
+   * How much writing `value` at `path` would add to `bytes`, as far as the
+   * tree tells now: the difference from the value a file there holds, or a
+   * whole new node (directories it would create are not counted).
+   */
+  growthOf(path: string, value: string): number {
+    let existing: TreeNode | null = null;
+    try {
+      existing = this.lookup(cleanPath(path));
+    } catch {
+      // not there (or in the way): a new node
+    }
+    return existing && !isDir(existing) ? 2 * (value.length - existing.value.length) : nodeBytes(path, value);
+  }
+
   // ---- reads ----
 
   /** GET: the node (a directory with its listing), or a V2Error. */

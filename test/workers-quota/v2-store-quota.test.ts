@@ -3,7 +3,8 @@
  * in the "workers-quota" project): the v2 tree lives whole in a member's
  * 128 MB isolate, so past its quota a write that adds to it is refused
  * before it is proposed, with etcd's error 300 and a cause that says why,
- * while reads, refreshes and deletes go on; a delete makes room again.
+ * while reads, refreshes, deletes and writes that shrink a value go on; a
+ * delete makes room again.
  */
 import { describe, expect, it } from "vitest";
 import { founders, get, localRead, put } from "../workers/cluster-helpers.ts";
@@ -40,6 +41,10 @@ describe("the v2 store's quota", () => {
     for (const id of founders(CLUSTER)) expect((await localRead(CLUSTER, id, "/big/2", false)).status).toBe(200);
     const refresh = await call(`/clusters/${CLUSTER}/v2/keys/big/1?ttl=600&refresh=true&prevExist=true`, { method: "PUT" });
     expect(refresh.status).toBe(200);
+
+    // A write that shrinks a value goes (it frees space); one that grows it past the quota does not.
+    expect((await put(CLUSTER, "big/2", "smaller")).status).toBe(200);
+    expect((await put(CLUSTER, "big/2", VALUE + VALUE)).status).toBe(500);
 
     // A delete goes, and makes room for the next write.
     expect((await call(`/clusters/${CLUSTER}/v2/keys/big/0`, { method: "DELETE" })).status).toBe(200);

@@ -174,6 +174,10 @@ describe("quiescence", { timeout: 60_000 }, () => {
     expect(leaderTimers.alarm! - quietAt).toBeLessThan(65_000);
     expect(await timers(cluster, other)).toEqual({ ticking: false, alarm: null });
     expect(await valueOn(cut), "the cut member is behind").toBe("1");
+    // A reload (an eviction, then any request) does not push the retry back: it counts from when the spell began.
+    await replica(cluster, leader).crash().catch(() => {});
+    expect((await metrics(cluster, leader)).quiescent, "the leader resumed quiet").toBe(true);
+    expect((await timers(cluster, leader)).alarm, "the retry after a reload").toBe(leaderTimers.alarm);
 
     // Back, and the retry comes (run now rather than in a minute): it catches up and all three go quiet, no alarm left.
     expect((await debug(cluster, "heal")).status).toBe(200);

@@ -82,10 +82,13 @@ describe("v2 client certificates", { timeout: 60_000 }, () => {
     const refused = { status: 401, body: '{"message":"Insufficient credentials"}' };
     const unverified = { tlsClientAuth: { ...asRoot.tlsClientAuth, certVerified: "FAILED:self signed certificate" } };
     const notPresented = { tlsClientAuth: { ...asRoot.tlsClientAuth, certPresented: "0" } };
+    // Cloudflare verifies a revoked certificate too, and says so apart.
+    const revoked = { tlsClientAuth: { ...asRoot.tlsClientAuth, certRevoked: "1" } };
     for (const [why, cf] of [
       ["a user without the root role", verified("bob")],
       ["a name that is no user (no guest here)", verified("nobody")],
       ["a certificate Cloudflare did not verify", unverified],
+      ["a revoked certificate", revoked],
       ["no certificate presented", notPresented],
       ["no certificate at all", undefined],
     ] as const) {
