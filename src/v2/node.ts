@@ -30,6 +30,22 @@ export interface NodeExtern {
   createdIndex?: number;
 }
 
+/** Every node under `root`, not `root` itself. */
+export function* descendants(root: TreeNode): Iterable<TreeNode> {
+  const stack = [...(root.children?.values() ?? [])];
+  while (stack.length) {
+    const x = stack.pop()!;
+    yield x;
+    if (x.children) stack.push(...x.children.values());
+  }
+}
+
+/** Whether `n` is still attached under `root` (a removed node keeps no parent). */
+export function isUnder(n: TreeNode, root: TreeNode): boolean {
+  for (let x: TreeNode | null = n; x; x = x.parent) if (x === root) return true;
+  return false;
+}
+
 export function newFile(path: string, value: string, index: number, parent: TreeNode, expireTime: number): TreeNode {
   return { path, createdIndex: index, modifiedIndex: index, expireTime, value, children: null, parent };
 }

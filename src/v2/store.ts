@@ -13,9 +13,11 @@ import { ErrorCode, V2Error, type V2ErrorBody } from "./errors.ts";
 import { newEvent, type StoreEvent, type WireEvent } from "./event.ts";
 import { EventHistory } from "./history.ts";
 import {
+  descendants,
   externNode,
   getRepr,
   isDir,
+  isUnder,
   newDir,
   newFile,
   repr,
@@ -25,22 +27,10 @@ import {
 import { baseName, cleanPath, components, joinPath, parentPath } from "./path.ts";
 import { newStats, type StoreStats } from "./stats.ts";
 import { expireTimeFor } from "./time.ts";
-import { TTLHeap } from "./ttl-heap.ts";
+import { nodeBytes, TreeAccounts } from "./tree-accounts.ts";
 import { WatcherHub, type Deliver, type Watcher } from "./watchers.ts";
 
 export const HISTORY_CAPACITY = 1000;
-
-/** What a node costs beyond its path and value: the object, its map entry, its numbers (an estimate). */
-const NODE_OVERHEAD_BYTES = 120;
-
-/**
- * The memory a node takes, estimated: the whole tree lives in the isolate,
- * so this is what bounds it (see KeysService's v2 store quota). A string's
- * characters count two bytes, as they may take in V8.
- */
-export function nodeBytes(path: string, value: string): number {
-  return NODE_OVERHEAD_BYTES + 2 * (path.length + value.length);
-}
 
 export type ApplyResult = { ok: true; event: WireEvent; index: number } | { ok: false; error: V2ErrorBody };
 
@@ -49,18 +39,16 @@ export class Store {
   index = 0;
   readonly stats: StoreStats = newStats();
   hub: WatcherHub;
-  private ttls = new TTLHeap();
-  private ttlCount = 0;
-  /** The tree's memory as nodeBytes estimates it, kept up to date by every change. */
-  private treeBytes = 0;
+  /** The tree's memory and its nodes with a TTL, told of every change (see tree-accounts.ts). */
+  private readonly accounts = new TreeAccounts();
 
   constructor(history = new EventHistory(HISTORY_CAPACITY)) {
     this.hub = new WatcherHub(history);
   }
 
-  /** The tree's estimated memory (nodeBytes summed over every node). */
+  /** The tree's estimated memory (nodeBytes summed over every node): the v2 store's quota bounds it. */
   get bytes(): number {
-    return this.treeBytes;
+    return this.accounts.bytes;
   }
 
   /**
@@ -117,7 +105,7 @@ export class Store {
 
   /** The earliest expiry of any node, or null when no node has a TTL. */
   nextExpiry(): number | null {
-    return this.ttls.peek((n) => this.isLive(n))?.expireTime ?? null;
+    return this.accounts.nextExpiring((n) => this.isLive(n))?.expireTime ?? null;
   }
 
   // ---- writes ----
@@ -218,11 +206,10 @@ export class Store {
     // A directory's modifiedIndex never changes (etcd's node.Write refuses
     // directories and Update ignores that); the event still reports `next`.
     if (!dir) {
-      this.treeBytes += 2 * (value.length - n.value.length);
-      n.value = value;
+      this.accounts.setValue(n, value);
       n.modifiedIndex = next;
     }
-    this.setTTL(n, expireTimeFor(cmd.ttl, cmd.now));
+    this.accounts.setTTL(n, expireTimeFor(cmd.ttl, cmd.now));
     const node = externNode({
       key: path,
       value: dir ? undefined : value,
@@ -247,10 +234,9 @@ export class Store {
     const value = cmd.refresh ? n.value : cmd.value;
     this.index++;
     const prevNode = repr(n, false, false, cmd.now);
-    this.treeBytes += 2 * (value.length - n.value.length);
-    n.value = value;
+    this.accounts.setValue(n, value);
     n.modifiedIndex = this.index;
-    this.setTTL(n, expireTimeFor(cmd.ttl, cmd.now));
+    this.accounts.setTTL(n, expireTimeFor(cmd.ttl, cmd.now));
     const e = newEvent("compareAndSwap", repr(n, false, false, cmd.now), this.index, prevNode);
     this.publish(e, cmd.refresh);
     return e;
@@ -297,9 +283,9 @@ export class Store {
   private expire(now: number): StoreEvent {
     let last: StoreEvent | null = null;
     for (;;) {
-      const n = this.ttls.peek((x) => this.isLive(x));
+      const n = this.accounts.nextExpiring((x) => this.isLive(x));
       if (!n || n.expireTime > now) break;
-      this.ttls.pop();
+      this.accounts.dropNextExpiring();
       this.index++;
       const dir = isDir(n);
       const node = externNode({ key: n.path, dir, now, modifiedIndex: this.index, createdIndex: n.createdIndex });
@@ -309,7 +295,7 @@ export class Store {
       this.hub.notify(e);
       last = e;
     }
-    this.ttls.compact(() => this.liveTTLNodes(), this.ttlCount);
+    this.accounts.compact(() => [...descendants(this.root)].filter((x) => x.expireTime));
     // An expiry pass that found nothing is not an error; it reports the current index.
     return last ?? { wire: { action: "expire" }, index: this.index, refresh: false, prevDir: false };
   }
@@ -390,8 +376,7 @@ export class Store {
     }
     const n = dir ? newDir(path, next, parent, expireTime) : newFile(path, value, next, parent, expireTime);
     parent.children!.set(name, n);
-    this.treeBytes += nodeBytes(n.path, n.value);
-    if (expireTime) this.trackTTL(n);
+    this.accounts.joined(n);
     this.index = next;
     return newEvent(action, repr(n, false, false, now), next, prevNode);
   }
@@ -408,7 +393,7 @@ export class Store {
       if (!child) {
         child = newDir(joinPath(cur.path, part), next, cur, 0);
         cur.children!.set(part, child);
-        this.treeBytes += nodeBytes(child.path, "");
+        this.accounts.joined(child);
       } else if (!isDir(child)) {
         this.stats.setsFail++;
         throw new V2Error(ErrorCode.NotDir, child.path, this.index);
@@ -422,8 +407,7 @@ export class Store {
   private removeSubtree(n: TreeNode, e: StoreEvent): void {
     const visit = (x: TreeNode) => {
       if (x.children) for (const c of x.children.values()) visit(c);
-      if (x.expireTime) this.ttlCount--;
-      this.treeBytes -= nodeBytes(x.path, x.value);
+      this.accounts.left(x);
       this.hub.notifyRemoved(e, x.path);
     };
     visit(n);
@@ -433,55 +417,23 @@ export class Store {
 
   /** Unlinks a replaced file without notifying anyone. */
   private detach(n: TreeNode): void {
-    if (n.expireTime) this.ttlCount--;
-    this.treeBytes -= nodeBytes(n.path, n.value);
+    this.accounts.left(n);
     n.parent?.children!.delete(baseName(n.path));
     n.parent = null;
   }
 
-  private setTTL(n: TreeNode, expireTime: number): void {
-    if (n.expireTime) this.ttlCount--;
-    n.expireTime = expireTime;
-    if (expireTime) this.trackTTL(n);
-  }
-
-  private trackTTL(n: TreeNode): void {
-    this.ttlCount++;
-    this.ttls.push(n);
-  }
-
-  /** A node is live while it is still attached under the root. */
   private isLive(n: TreeNode): boolean {
-    for (let x: TreeNode | null = n; x; x = x.parent) if (x === this.root) return true;
-    return false;
+    return isUnder(n, this.root);
   }
 
-  private *liveTTLNodes(): Iterable<TreeNode> {
-    for (const x of this.allNodes()) if (x.expireTime) yield x;
-  }
-
-  /** Every node but the root. */
-  private *allNodes(): Iterable<TreeNode> {
-    const stack = [...this.root.children!.values()];
-    while (stack.length) {
-      const x = stack.pop()!;
-      yield x;
-      if (x.children) stack.push(...x.children.values());
-    }
-  }
-
-  /** After a snapshot load: sets the index, tracks every node that has a TTL, and sums the tree's memory. */
+  /** After a snapshot load: sets the index, and accounts for every node (its memory, its TTL). */
   restoreIndexes(index: number): void {
     this.index = index;
-    this.treeBytes = 0;
-    for (const n of this.allNodes()) {
-      if (n.expireTime) this.trackTTL(n);
-      this.treeBytes += nodeBytes(n.path, n.value);
-    }
+    for (const n of descendants(this.root)) this.accounts.joined(n);
   }
 
   hasTTLKeys(): boolean {
-    return this.ttlCount > 0;
+    return this.accounts.hasTTLs();
   }
 }
 

@@ -2,7 +2,9 @@
 import { describe, expect, it } from "vitest";
 import { seededRandom } from "../../src/raft/index.ts";
 import { loadStore, saveStore } from "../../src/v2/snapshot.ts";
-import { Store, nodeBytes } from "../../src/v2/store.ts";
+import { descendants } from "../../src/v2/node.ts";
+import { Store } from "../../src/v2/store.ts";
+import { nodeBytes } from "../../src/v2/tree-accounts.ts";
 import { T0, cad, cas, create, del, expire, get, ok, set, update, watch } from "./helpers.ts";
 
 describe("implicit parent directories", () => {
@@ -247,16 +249,7 @@ describe("expire command", () => {
 
 describe("the tree's memory estimate (Store.bytes)", () => {
   /** The estimate recounted from scratch, node by node. */
-  function recount(s: Store): number {
-    let total = 0;
-    const stack = [...s.root.children!.values()];
-    while (stack.length) {
-      const n = stack.pop()!;
-      total += nodeBytes(n.path, n.value);
-      if (n.children) stack.push(...n.children.values());
-    }
-    return total;
-  }
+  const recount = (s: Store) => [...descendants(s.root)].reduce((total, n) => total + nodeBytes(n.path, n.value), 0);
 
   it("stays equal to a recount through random writes, deletes and expiries, and through a snapshot", () => {
     const s = new Store();
